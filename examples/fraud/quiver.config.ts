@@ -1,0 +1,56 @@
+/**
+ * The demo feature repo: fraud scoring for card payments. `quiver demo` copies this file into its
+ * data directory (default .quiver-demo/), generates the data next to it and serves it.
+ * Names here are part of the contract: entity `user` (join key `user_id`), view `user_stats`,
+ * feature service `fraud_v1`.
+ */
+import type { QuiverConfig } from 'quiver';
+
+export default {
+  project: 'fraud',
+  onlineStore: { type: 'lmdb', path: './data/online' },
+  entities: [{ name: 'user', joinKeys: ['user_id'], description: 'A card holder' }],
+  featureViews: [
+    {
+      name: 'user_stats',
+      entities: ['user'],
+      ttlSeconds: 30 * 86_400,
+      schema: {
+        txn_count_1h: 'int64',
+        txn_count_24h: 'int64',
+        txn_count_7d: 'int64',
+        avg_amount_7d: 'float32',
+        avg_amount_30d: 'float32',
+        max_amount_30d: 'float32',
+        std_amount_30d: 'float32',
+        distinct_merchants_30d: 'int64',
+        distinct_devices_30d: 'int64',
+        account_age_days: 'int64',
+        chargebacks_365d: 'int64',
+        failed_logins_24h: 'int64',
+        night_txn_ratio_30d: 'float32',
+        foreign_txn_ratio_30d: 'float32',
+        avg_session_secs: 'float32',
+        prior_risk_score: 'float64',
+        country: 'string',
+      },
+      source: { type: 'csv', path: './data/user_stats.csv', timestampField: 'event_ts' },
+      defaults: { avg_amount_30d: 50, account_age_days: 365 },
+    },
+  ],
+  onDemandFeatureViews: [
+    {
+      name: 'amount_ratio',
+      inputs: { user_stats: ['avg_amount_30d'] },
+      request: { amount: 'float32' },
+      schema: { ratio: 'float32' },
+      transform: (b) => ({ ratio: b.amount!.map((a, i) => a / (b.avg_amount_30d![i] || 1)) }),
+    },
+  ],
+  featureServices: [
+    { name: 'fraud_v1', features: ['user_stats:*'] },
+    { name: 'fraud_realtime', features: ['user_stats:txn_count_1h', 'user_stats:avg_amount_30d', 'amount_ratio:ratio'] },
+  ],
+  server: { port: 8080 },
+  auth: { enabled: false },
+} satisfies QuiverConfig;

@@ -1,0 +1,59 @@
+/** `quiver init DIR`: a minimal feature repo that works right away (apply → materialize → serve). */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { quiverError } from '../../errors.ts';
+
+const CONFIG = `import type { QuiverConfig } from 'quiver';
+
+export default {
+  project: 'my_project',
+  onlineStore: { type: 'lmdb', path: './data/online' },
+  entities: [{ name: 'driver', joinKeys: ['driver_id'] }],
+  featureViews: [
+    {
+      name: 'driver_stats',
+      entities: ['driver'],
+      ttlSeconds: 7 * 86_400,
+      schema: { conv_rate: 'float32', acc_rate: 'float32', avg_daily_trips: 'int64' },
+      source: { type: 'csv', path: './data/driver_stats.csv', timestampField: 'event_timestamp' },
+    },
+  ],
+  featureServices: [{ name: 'driver_activity', features: ['driver_stats:*'] }],
+  server: { port: 8080 },
+} satisfies QuiverConfig;
+`;
+
+function sampleCsv(nowMs: number): string {
+  const rows = ['driver_id,event_timestamp,conv_rate,acc_rate,avg_daily_trips'];
+  for (let i = 0; i < 5; i++) {
+    const ts = new Date(nowMs - i * 3_600_000).toISOString();
+    rows.push(`${1001 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`);
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+export async function initRepo(dir: string): Promise<string[]> {
+  const configPath = path.join(dir, 'quiver.config.ts');
+  if (existsSync(configPath)) {
+    throw quiverError('QUIVER_ERR_CONFIG_INVALID', { path: configPath, reason: 'it already exists; init will not overwrite it' });
+  }
+  await mkdir(path.join(dir, 'data'), { recursive: true });
+  await writeFile(configPath, CONFIG);
+  await writeFile(path.join(dir, 'data', 'driver_stats.csv'), sampleCsv(Date.now()));
+  return [configPath, path.join(dir, 'data', 'driver_stats.csv')];
+}
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .argument('<dir>', 'directory for the new feature repo')
+    .description('create a new feature repo with a sample config and data')
+    .action(async (dir: string) => {
+      const files = await initRepo(dir);
+      process.stdout.write(
+        `Created ${files.join(' and ')}\n\nNext:\n  cd ${dir}\n  npx quiver apply\n  npx quiver materialize\n  npx quiver serve\n`,
+      );
+    });
+}

@@ -1,0 +1,82 @@
+/**
+ * `quiver serve`: one process, or N processes with node:cluster sharing the port (`--workers N`).
+ * LMDB is multi-process safe and Redis is shared, so workers need no coordination of their own.
+ */
+import cluster from 'node:cluster';
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import type { ResolvedConfig } from '../../config/resolved.ts';
+import { startServer } from '../../main.ts';
+import { createLogger } from '../../metrics/logger.ts';
+import { banner } from '../banner.ts';
+import { configOption, hostOption, parsePositiveInt, portOption } from '../options.ts';
+import { onShutdownSignal } from '../shutdown.ts';
+
+export interface ServeOptions {
+  config: string;
+  port?: number;
+  host?: string;
+  workers: number;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve features (and models) over HTTP')
+    .addOption(configOption())
+    .addOption(portOption())
+    .addOption(hostOption())
+    .addOption(
+      new Option('-w, --workers <n>', 'number of processes (node:cluster)')
+        .env('QUIVER_WORKERS')
+        .argParser(parsePositiveInt('--workers'))
+        .default(1),
+    )
+    .action(async (options: ServeOptions) => {
+      const config = await loadConfig(options.config);
+      await serve(config, options);
+    });
+}
+
+export async function serve(config: ResolvedConfig, options: Omit<ServeOptions, 'config'>, extraBanner?: (url: string) => string): Promise<void> {
+  const logger = createLogger();
+  if (options.workers > 1 && cluster.isPrimary) return runPrimary(config, options, extraBanner);
+  const server = await startServer(config, { port: options.port, host: options.host, logger });
+  if (cluster.isWorker) process.send?.({ type: 'quiver:listening', url: server.url });
+  else process.stdout.write(extraBanner?.(server.url) ?? banner({ url: server.url, config }));
+  warnIfExposed(config, options.host ?? config.server.host, logger);
+  onShutdownSignal(logger, () => server.close());
+}
+
+function warnIfExposed(config: ResolvedConfig, host: string, logger: ReturnType<typeof createLogger>): void {
+  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+  if (!loopback && (config.auth.apiKeys ?? []).length === 0) {
+    logger.warn({ host }, 'listening on a non-loopback address without API keys: anyone who can reach it can read and write features');
+  }
+}
+
+function runPrimary(config: ResolvedConfig, options: Omit<ServeOptions, 'config'>, extraBanner?: (url: string) => string): Promise<void> {
+  const logger = createLogger();
+  let listening = 0;
+  let stopping = false;
+  for (let i = 0; i < options.workers; i++) cluster.fork();
+  cluster.on('message', (_worker, message: { type?: string; url?: string }) => {
+    if (message.type === 'quiver:listening' && ++listening === options.workers) {
+      process.stdout.write(extraBanner?.(message.url!) ?? banner({ url: message.url!, config, workers: options.workers }));
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
+    cluster.fork();
+  });
+  onShutdownSignal(logger, async () => {
+    stopping = true;
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (w) => new Promise<void>((resolve) => (w!.isDead() ? resolve() : w!.once('exit', () => resolve()))),
+    );
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    await Promise.all(exits);
+  });
+  return Promise.resolve();
+}

@@ -1,0 +1,25 @@
+/**
+ * Every default in one table, with units in the names. `validate.ts` fills these in once; nothing
+ * else in Quiver carries a fallback value of its own.
+ */
+export const DEFAULTS = {
+  lmdbPath: './data/online',
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisKeyPrefix: 'q',
+  redisCommandTimeoutMs: 1000,
+  server: {
+    port: 8080,
+    host: '127.0.0.1',
+    maxBodyBytes: 1_048_576,
+    maxEntitiesPerRequest: 10_000,
+    drainTimeoutMs: 10_000,
+  },
+  ttlSeconds: 0,
+  model: {
+    runners: 1,
+    intraOpThreads: 1,
+    batching: { maxBatchSize: 64, maxQueueDelayUs: 0, preferredBatchSizes: [] as number[] },
+    queue: { priorityLevels: 2, defaultPriority: 2, maxQueueSize: 1024, defaultTimeoutMs: 1000 },
+  },
+  jobs: { resultTtlSeconds: 3600, maxAttempts: 3, queue: 'quiver.jobs' },
+} as const;

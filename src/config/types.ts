@@ -1,0 +1,154 @@
+/**
+ * The shape of `quiver.config.ts`. Users write a plain object (optionally through `defineConfig` for
+ * editor help); `config/validate.ts` checks it once, fills defaults (config/defaults.ts) and freezes it.
+ *
+ * @example
+ *   import { defineConfig } from 'quiver';
+ *   export default defineConfig({ project: 'fraud', entities: [...], featureViews: [...] });
+ */
+
+/** Feature value types. `float32[]` is a fixed- or variable-length embedding. */
+export type FeatureType = 'int64' | 'float32' | 'float64' | 'bool' | 'string' | 'float32[]';
+
+export const FEATURE_TYPES: readonly FeatureType[] = ['int64', 'float32', 'float64', 'bool', 'string', 'float32[]'];
+
+export interface EntityConfig {
+  name: string;
+  /** One join key, or several for a composite entity (e.g. ['merchant_id', 'country']). */
+  joinKeys: string[];
+  description?: string;
+}
+
+export type SourceConfig =
+  | { type: 'csv'; path: string; timestampField: string }
+  | { type: 'parquet'; path: string; timestampField: string }
+  | {
+      type: 'postgres';
+      /** Connection string; defaults to env QUIVER_PG_URL / PG* variables. */
+      url?: string;
+      /** A SELECT returning the join keys, the timestamp field and the features. */
+      query: string;
+      timestampField: string;
+    };
+
+export interface FeatureViewConfig {
+  name: string;
+  /** Entity names; the view's key is the concatenation of their join keys, in order. */
+  entities: string[];
+  /** Values older than this are served with status OUTSIDE_MAX_AGE. 0 = never expire. */
+  ttlSeconds?: number;
+  schema: Record<string, FeatureType>;
+  source?: SourceConfig;
+  /** Name accepted as `push_source_name` in POST /push (defaults to the view name). */
+  pushSourceName?: string;
+  /** Value used by predict-by-entity when a feature is missing or stale (default 0). */
+  defaults?: Record<string, number>;
+  description?: string;
+}
+
+export interface OnDemandFeatureViewConfig {
+  name: string;
+  /** Stored features used as inputs: { view: [feature, ...] }. */
+  inputs: Record<string, string[]>;
+  /** Request-time fields and their types. */
+  request?: Record<string, FeatureType>;
+  schema: Record<string, FeatureType>;
+  /**
+   * Pure, vectorised over a batch: each input arrives as a Float64Array of the batch's rows (numeric
+   * inputs), or an array (string inputs); return one column per schema field, same length.
+   */
+  transform: (batch: Record<string, Float64Array>) => Record<string, ArrayLike<number>>;
+  /** 'inline' (default) runs on the event loop; 'worker' runs in the transform worker pool. */
+  runIn?: 'inline' | 'worker';
+}
+
+export interface FeatureServiceConfig {
+  name: string;
+  /** Refs: "view:feature" or "view:*" (also on-demand views). */
+  features: string[];
+}
+
+export interface BatchingConfig {
+  maxBatchSize?: number;
+  maxQueueDelayUs?: number;
+  preferredBatchSizes?: number[];
+}
+
+export interface QueueConfig {
+  priorityLevels?: number;
+  /** 1 = highest priority. */
+  defaultPriority?: number;
+  /** Per level. */
+  maxQueueSize?: number;
+  defaultTimeoutMs?: number;
+  /** CoDel-style adaptive shedding; off unless set. */
+  shedding?: { targetDelayMs: number; intervalMs: number };
+}
+
+export interface ModelConfig {
+  name: string;
+  path: string;
+  version?: string;
+  /** Needed only for POST /v1/models/{m}/predict. */
+  featureService?: string;
+  /** Runner threads for this model. */
+  runners?: number;
+  intraOpThreads?: number;
+  batching?: BatchingConfig;
+  queue?: QueueConfig;
+}
+
+export type OnlineStoreConfig =
+  | { type: 'lmdb'; path?: string }
+  | { type: 'redis'; url?: string; keyPrefix?: string; commandTimeoutMs?: number }
+  | { type: 'memory' };
+
+export interface ServerConfig {
+  port?: number;
+  host?: string;
+  maxBodyBytes?: number;
+  /** Max entities in one /get-online-features request. */
+  maxEntitiesPerRequest?: number;
+  /** Graceful drain limit on SIGTERM. */
+  drainTimeoutMs?: number;
+}
+
+export type Scope = 'features:read' | 'features:write' | 'predict' | 'admin';
+
+export interface AuthConfig {
+  /** Must be set explicitly to turn auth off. */
+  enabled?: boolean;
+  apiKeys?: { id: string; keySha256: string; scopes: Scope[] }[];
+}
+
+export interface RateLimitConfig {
+  key: 'apiKey' | 'ip';
+  tokensPerSecond: number;
+  burst: number;
+  store?: 'memory' | 'redis';
+  redisUrl?: string;
+}
+
+export interface JobsConfig {
+  broker?: { type: 'rabbitmq'; url: string; queue?: string; maxAttempts?: number } | { type: 'memory' };
+  resultTtlSeconds?: number;
+}
+
+export interface QuiverConfig {
+  project: string;
+  onlineStore?: OnlineStoreConfig;
+  entities: EntityConfig[];
+  featureViews: FeatureViewConfig[];
+  onDemandFeatureViews?: OnDemandFeatureViewConfig[];
+  featureServices?: FeatureServiceConfig[];
+  models?: ModelConfig[];
+  server?: ServerConfig;
+  auth?: AuthConfig;
+  rateLimits?: RateLimitConfig[];
+  jobs?: JobsConfig;
+}
+
+/** Identity function that gives `quiver.config.ts` full type checking and completion. */
+export function defineConfig(config: QuiverConfig): QuiverConfig {
+  return config;
+}

@@ -1,0 +1,363 @@
+/**
+ * Validates a user config once, at the edge: every problem is collected (not just the first) and
+ * reported as "expected X, got Y at featureViews[2].ttlSeconds". The result has defaults filled in,
+ * paths made absolute, and is deeply frozen.
+ */
+import path from 'node:path';
+import { quiverError } from '../errors.ts';
+import { describe as describeValue } from '../features/values.ts';
+import { DEFAULTS } from './defaults.ts';
+import type { ResolvedConfig, ResolvedModelConfig } from './resolved.ts';
+import { FEATURE_TYPES, type FeatureType, type QuiverConfig, type Scope } from './types.ts';
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const SCOPES: readonly Scope[] = ['features:read', 'features:write', 'predict', 'admin'];
+
+type Obj = Record<string, unknown>;
+
+class Issues {
+  readonly list: string[] = [];
+  add(at: string, expected: string, got: unknown): void {
+    this.list.push(`expected ${expected}, got ${describeValue(got)} at ${at}`);
+  }
+  note(at: string, message: string): void {
+    this.list.push(`${message} at ${at}`);
+  }
+}
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function str(issues: Issues, o: Obj, key: string, at: string, opts: { optional?: boolean; name?: boolean } = {}) {
+  const v = o[key];
+  if (v === undefined && opts.optional) return undefined;
+  if (typeof v !== 'string' || v.length === 0) {
+    issues.add(`${at}.${key}`, 'a non-empty string', v);
+    return undefined;
+  }
+  if (opts.name && !NAME.test(v)) issues.add(`${at}.${key}`, 'a name of letters, digits, _ . - (no ":")', v);
+  return v;
+}
+
+function int(issues: Issues, o: Obj, key: string, at: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    issues.add(`${at}.${key}`, `an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}]`, v);
+    return undefined;
+  }
+  return v;
+}
+
+function arr(issues: Issues, o: Obj, key: string, at: string, optional = false): unknown[] {
+  const v = o[key];
+  if (v === undefined && optional) return [];
+  if (!Array.isArray(v)) {
+    issues.add(`${at}.${key}`, 'an array', v);
+    return [];
+  }
+  return v;
+}
+
+function unique(issues: Issues, seen: Set<string>, name: string | undefined, at: string, what: string): void {
+  if (name === undefined) return;
+  if (seen.has(name)) issues.note(at, `duplicate ${what} "${name}"`);
+  seen.add(name);
+}
+
+function schemaOf(issues: Issues, o: Obj, at: string): Record<string, FeatureType> {
+  const schema = o.schema;
+  if (!isObj(schema) || Object.keys(schema).length === 0) {
+    issues.add(`${at}.schema`, 'an object of feature name → type', schema);
+    return {};
+  }
+  for (const [feature, type] of Object.entries(schema)) {
+    if (!NAME.test(feature)) issues.add(`${at}.schema`, 'feature names of letters, digits, _ . -', feature);
+    if (!FEATURE_TYPES.includes(type as FeatureType)) {
+      issues.add(`${at}.schema.${feature}`, `one of ${FEATURE_TYPES.join(', ')}`, type);
+    }
+  }
+  return schema as Record<string, FeatureType>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * @param raw the config module's default export
+ * @param configPath absolute path of the config file, for messages and relative paths
+ */
+export function validateConfig(raw: unknown, configPath: string): ResolvedConfig {
+  const issues = new Issues();
+  const baseDir = configPath ? path.dirname(configPath) : process.cwd();
+  const abs = (p: string): string => path.resolve(baseDir, p);
+  if (!isObj(raw)) {
+    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
+      path: configPath,
+      reason: `expected the default export to be a config object, got ${describeValue(raw)}`,
+    });
+  }
+  const c = raw as Obj;
+  const project = str(issues, c, 'project', 'config', { name: true }) ?? '';
+
+  // ── entities ─────────────────────────────────────────────────────────────────────────────────
+  const entityNames = new Map<string, string[]>();
+  arr(issues, c, 'entities', 'config').forEach((e, i) => {
+    const at = `entities[${i}]`;
+    if (!isObj(e)) return issues.add(at, 'an object {name, joinKeys}', e);
+    const name = str(issues, e, 'name', at, { name: true });
+    const keys = arr(issues, e, 'joinKeys', at);
+    if (keys.length === 0) issues.add(`${at}.joinKeys`, 'at least one join key', keys);
+    keys.forEach((k, j) => {
+      if (typeof k !== 'string' || !NAME.test(k)) issues.add(`${at}.joinKeys[${j}]`, 'a join key name', k);
+    });
+    if (name !== undefined) {
+      if (entityNames.has(name)) issues.note(at, `duplicate entity "${name}"`);
+      entityNames.set(name, keys as string[]);
+    }
+  });
+
+  // ── feature views ────────────────────────────────────────────────────────────────────────────
+  const viewSchemas = new Map<string, Record<string, FeatureType>>();
+  const viewNames = new Set<string>();
+  const pushNames = new Set<string>();
+  const featureViews = arr(issues, c, 'featureViews', 'config').map((v, i) => {
+    const at = `featureViews[${i}]`;
+    if (!isObj(v)) {
+      issues.add(at, 'an object {name, entities, schema}', v);
+      return v;
+    }
+    const name = str(issues, v, 'name', at, { name: true });
+    unique(issues, viewNames, name, at, 'feature view');
+    const joinKeys: string[] = [];
+    const ents = arr(issues, v, 'entities', at);
+    if (ents.length === 0) issues.add(`${at}.entities`, 'at least one entity name', ents);
+    ents.forEach((e, j) => {
+      const keys = typeof e === 'string' ? entityNames.get(e) : undefined;
+      if (!keys) issues.add(`${at}.entities[${j}]`, `a declared entity (${[...entityNames.keys()].join(', ')})`, e);
+      else joinKeys.push(...keys);
+    });
+    const ttl = v.ttlSeconds;
+    if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
+      issues.add(`${at}.ttlSeconds`, 'a number of seconds ≥ 0 (0 = never expire)', ttl);
+    }
+    const schema = schemaOf(issues, v, at);
+    for (const f of Object.keys(schema)) {
+      if (joinKeys.includes(f)) issues.note(`${at}.schema.${f}`, `feature "${f}" has the same name as a join key`);
+    }
+    if (name) viewSchemas.set(name, schema);
+    const pushName = str(issues, v, 'pushSourceName', at, { optional: true, name: true }) ?? name;
+    unique(issues, pushNames, pushName, `${at}.pushSourceName`, 'push source name');
+    if (v.defaults !== undefined) {
+      if (!isObj(v.defaults)) issues.add(`${at}.defaults`, 'an object of feature → number', v.defaults);
+      else
+        for (const [f, d] of Object.entries(v.defaults)) {
+          if (!(f in schema)) issues.note(`${at}.defaults.${f}`, `default for unknown feature "${f}"`);
+          if (typeof d !== 'number' || !Number.isFinite(d)) issues.add(`${at}.defaults.${f}`, 'a finite number', d);
+        }
+    }
+    const source = v.source;
+    let resolvedSource = source;
+    if (source !== undefined) {
+      if (!isObj(source)) issues.add(`${at}.source`, 'an object {type, ...}', source);
+      else {
+        const sat = `${at}.source`;
+        str(issues, source, 'timestampField', sat);
+        if (source.type === 'csv' || source.type === 'parquet') {
+          const p = str(issues, source, 'path', sat);
+          if (p) resolvedSource = { ...source, path: abs(p) };
+        } else if (source.type === 'postgres') {
+          str(issues, source, 'query', sat);
+          str(issues, source, 'url', sat, { optional: true });
+        } else issues.add(`${sat}.type`, '"csv", "parquet" or "postgres"', source.type);
+      }
+    }
+    return { ...v, ttlSeconds: typeof ttl === 'number' ? ttl : DEFAULTS.ttlSeconds, source: resolvedSource };
+  });
+
+  // ── on-demand feature views ──────────────────────────────────────────────────────────────────
+  const odfvSchemas = new Map<string, Record<string, FeatureType>>();
+  const onDemandFeatureViews = arr(issues, c, 'onDemandFeatureViews', 'config', true).map((v, i) => {
+    const at = `onDemandFeatureViews[${i}]`;
+    if (!isObj(v)) return issues.add(at, 'an object {name, inputs, schema, transform}', v);
+    const name = str(issues, v, 'name', at, { name: true });
+    unique(issues, viewNames, name, at, 'feature view');
+    if (!isObj(v.inputs)) issues.add(`${at}.inputs`, 'an object of view → [feature, ...]', v.inputs);
+    else
+      for (const [view, feats] of Object.entries(v.inputs)) {
+        const schema = viewSchemas.get(view);
+        if (!schema) issues.add(`${at}.inputs`, 'names of declared feature views', view);
+        else if (!Array.isArray(feats)) issues.add(`${at}.inputs.${view}`, 'an array of feature names', feats);
+        else
+          for (const f of feats) {
+            if (!(String(f) in schema)) issues.add(`${at}.inputs.${view}`, `features of "${view}"`, f);
+          }
+      }
+    if (v.request !== undefined) {
+      if (!isObj(v.request)) issues.add(`${at}.request`, 'an object of field → type', v.request);
+      else
+        for (const [f, t] of Object.entries(v.request)) {
+          if (!FEATURE_TYPES.includes(t as FeatureType)) issues.add(`${at}.request.${f}`, FEATURE_TYPES.join(', '), t);
+        }
+    }
+    const schema = schemaOf(issues, v, at);
+    if (name) odfvSchemas.set(name, schema);
+    if (typeof v.transform !== 'function') issues.add(`${at}.transform`, 'a function (batch) => columns', v.transform);
+    if (v.runIn !== undefined && v.runIn !== 'inline' && v.runIn !== 'worker') {
+      issues.add(`${at}.runIn`, '"inline" or "worker"', v.runIn);
+    }
+    return v;
+  });
+
+  // ── feature services ─────────────────────────────────────────────────────────────────────────
+  const serviceNames = new Set<string>();
+  const checkRef = (ref: unknown, at: string): void => {
+    if (typeof ref !== 'string') return issues.add(at, 'a feature reference "view:feature"', ref);
+    const colon = ref.indexOf(':');
+    const view = ref.slice(0, colon);
+    const feature = ref.slice(colon + 1);
+    const schema = viewSchemas.get(view) ?? odfvSchemas.get(view);
+    if (colon <= 0 || !feature) issues.add(at, '"view:feature" or "view:*"', ref);
+    else if (!schema) issues.add(at, `a reference to a declared feature view`, ref);
+    else if (feature !== '*' && !(feature in schema)) issues.add(at, `a feature of "${view}"`, ref);
+  };
+  arr(issues, c, 'featureServices', 'config', true).forEach((s, i) => {
+    const at = `featureServices[${i}]`;
+    if (!isObj(s)) return issues.add(at, 'an object {name, features}', s);
+    unique(issues, serviceNames, str(issues, s, 'name', at, { name: true }), at, 'feature service');
+    const refs = arr(issues, s, 'features', at);
+    if (refs.length === 0) issues.add(`${at}.features`, 'at least one feature reference', refs);
+    refs.forEach((r, j) => checkRef(r, `${at}.features[${j}]`));
+  });
+
+  // ── models ───────────────────────────────────────────────────────────────────────────────────
+  const modelNames = new Set<string>();
+  const models = arr(issues, c, 'models', 'config', true).map((m, i): ResolvedModelConfig | undefined => {
+    const at = `models[${i}]`;
+    if (!isObj(m)) return void issues.add(at, 'an object {name, path}', m);
+    const name = str(issues, m, 'name', at, { name: true });
+    unique(issues, modelNames, name, at, 'model');
+    const p = str(issues, m, 'path', at);
+    const fs = str(issues, m, 'featureService', at, { optional: true });
+    if (fs !== undefined && !serviceNames.has(fs)) issues.add(`${at}.featureService`, 'a declared feature service', fs);
+    const b = isObj(m.batching) ? m.batching : {};
+    const q = isObj(m.queue) ? m.queue : {};
+    if (m.batching !== undefined && !isObj(m.batching)) issues.add(`${at}.batching`, 'an object', m.batching);
+    if (m.queue !== undefined && !isObj(m.queue)) issues.add(`${at}.queue`, 'an object', m.queue);
+    const d = DEFAULTS.model;
+    const preferred = arr(issues, b, 'preferredBatchSizes', `${at}.batching`, true);
+    preferred.forEach((n, j) => {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+        issues.add(`${at}.batching.preferredBatchSizes[${j}]`, 'a positive integer', n);
+      }
+    });
+    const priorityLevels = int(issues, q, 'priorityLevels', `${at}.queue`, 1, 16) ?? d.queue.priorityLevels;
+    const queue = {
+      priorityLevels,
+      defaultPriority:
+        int(issues, q, 'defaultPriority', `${at}.queue`, 1, priorityLevels) ?? Math.min(d.queue.defaultPriority, priorityLevels),
+      maxQueueSize: int(issues, q, 'maxQueueSize', `${at}.queue`, 1) ?? d.queue.maxQueueSize,
+      defaultTimeoutMs: int(issues, q, 'defaultTimeoutMs', `${at}.queue`, 1) ?? d.queue.defaultTimeoutMs,
+      shedding: q.shedding as ResolvedModelConfig['queue']['shedding'],
+    };
+    return {
+      ...(m as unknown as ResolvedModelConfig),
+      name: name ?? '',
+      path: p ? abs(p) : '',
+      runners: int(issues, m, 'runners', at, 1, 64) ?? d.runners,
+      intraOpThreads: int(issues, m, 'intraOpThreads', at, 1, 64) ?? d.intraOpThreads,
+      batching: {
+        maxBatchSize: int(issues, b, 'maxBatchSize', `${at}.batching`, 1, 1_000_000) ?? d.batching.maxBatchSize,
+        maxQueueDelayUs: int(issues, b, 'maxQueueDelayUs', `${at}.batching`, 0) ?? d.batching.maxQueueDelayUs,
+        preferredBatchSizes: (preferred as number[]).slice().sort((x, y) => x - y),
+      },
+      queue,
+    };
+  });
+
+  // ── online store, server, auth, limits, jobs ────────────────────────────────────────────────
+  let onlineStore: ResolvedConfig['onlineStore'] = { type: 'lmdb', path: abs(DEFAULTS.lmdbPath) };
+  const os = c.onlineStore;
+  if (os !== undefined) {
+    if (!isObj(os)) issues.add('onlineStore', 'an object {type, ...}', os);
+    else if (os.type === 'lmdb') onlineStore = { type: 'lmdb', path: abs(str(issues, os, 'path', 'onlineStore', { optional: true }) ?? DEFAULTS.lmdbPath) };
+    else if (os.type === 'redis') {
+      onlineStore = {
+        type: 'redis',
+        url: str(issues, os, 'url', 'onlineStore', { optional: true }) ?? DEFAULTS.redisUrl,
+        keyPrefix: str(issues, os, 'keyPrefix', 'onlineStore', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
+        commandTimeoutMs: int(issues, os, 'commandTimeoutMs', 'onlineStore', 1) ?? DEFAULTS.redisCommandTimeoutMs,
+      };
+    } else if (os.type === 'memory') onlineStore = { type: 'memory' };
+    else issues.add('onlineStore.type', '"lmdb", "redis" or "memory"', os.type);
+  }
+
+  const s = isObj(c.server) ? c.server : {};
+  if (c.server !== undefined && !isObj(c.server)) issues.add('server', 'an object', c.server);
+  const ds = DEFAULTS.server;
+  const server = {
+    port: int(issues, s, 'port', 'server', 0, 65535) ?? ds.port,
+    host: str(issues, s, 'host', 'server', { optional: true }) ?? ds.host,
+    maxBodyBytes: int(issues, s, 'maxBodyBytes', 'server', 1024) ?? ds.maxBodyBytes,
+    maxEntitiesPerRequest: int(issues, s, 'maxEntitiesPerRequest', 'server', 1) ?? ds.maxEntitiesPerRequest,
+    drainTimeoutMs: int(issues, s, 'drainTimeoutMs', 'server', 0) ?? ds.drainTimeoutMs,
+  };
+
+  const auth = isObj(c.auth) ? c.auth : {};
+  if (c.auth !== undefined && !isObj(c.auth)) issues.add('auth', 'an object', c.auth);
+  if (auth.enabled !== undefined && typeof auth.enabled !== 'boolean') issues.add('auth.enabled', 'a boolean', auth.enabled);
+  arr(issues, auth, 'apiKeys', 'auth', true).forEach((k, i) => {
+    const at = `auth.apiKeys[${i}]`;
+    if (!isObj(k)) return issues.add(at, 'an object {id, keySha256, scopes}', k);
+    str(issues, k, 'id', at);
+    const h = k.keySha256;
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h)) issues.add(`${at}.keySha256`, 'a 64-hex-digit SHA-256', h);
+    arr(issues, k, 'scopes', at).forEach((sc, j) => {
+      if (!SCOPES.includes(sc as Scope)) issues.add(`${at}.scopes[${j}]`, SCOPES.join(', '), sc);
+    });
+  });
+
+  const rateLimits = arr(issues, c, 'rateLimits', 'config', true);
+  rateLimits.forEach((r, i) => {
+    const at = `rateLimits[${i}]`;
+    if (!isObj(r)) return issues.add(at, 'an object {key, tokensPerSecond, burst}', r);
+    if (r.key !== 'apiKey' && r.key !== 'ip') issues.add(`${at}.key`, '"apiKey" or "ip"', r.key);
+    if (typeof r.tokensPerSecond !== 'number' || !(r.tokensPerSecond > 0)) {
+      issues.add(`${at}.tokensPerSecond`, 'a positive number', r.tokensPerSecond);
+    }
+    int(issues, r, 'burst', at, 1);
+    if (r.store !== undefined && r.store !== 'memory' && r.store !== 'redis') issues.add(`${at}.store`, '"memory" or "redis"', r.store);
+  });
+
+  const jobs = isObj(c.jobs) ? c.jobs : {};
+  if (c.jobs !== undefined && !isObj(c.jobs)) issues.add('jobs', 'an object', c.jobs);
+
+  if (issues.list.length > 0) {
+    const n = issues.list.length;
+    throw quiverError(
+      'QUIVER_ERR_CONFIG_INVALID',
+      { path: configPath || '(inline config)', reason: `${n} problem${n > 1 ? 's' : ''}:\n  - ${issues.list.join('\n  - ')}` },
+      { details: { issues: issues.list } },
+    );
+  }
+
+  return deepFreeze({
+    project,
+    configPath,
+    baseDir,
+    onlineStore,
+    entities: c.entities as ResolvedConfig['entities'],
+    featureViews: featureViews as ResolvedConfig['featureViews'],
+    onDemandFeatureViews: onDemandFeatureViews as unknown as ResolvedConfig['onDemandFeatureViews'],
+    featureServices: (c.featureServices ?? []) as ResolvedConfig['featureServices'],
+    models: models as ResolvedModelConfig[],
+    server,
+    auth: auth as ResolvedConfig['auth'],
+    rateLimits: rateLimits as ResolvedConfig['rateLimits'],
+    jobs: { resultTtlSeconds: DEFAULTS.jobs.resultTtlSeconds, ...jobs } as ResolvedConfig['jobs'],
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * Coercion of incoming values to a feature's declared type, shared by materialize (CSV text, Parquet
+ * and PostgreSQL typed values), push and request data. Returns a tagged result instead of throwing so
+ * bulk paths can count and report bad rows without paying for exceptions.
+ */
+import type { FeatureType } from '../config/types.ts';
+
+export type Coerced = { ok: true; value: unknown } | { ok: false; expected: string; actual: string };
+
+const INT64_LIMIT = Number.MAX_SAFE_INTEGER;
+
+export function describe(raw: unknown): string {
+  if (raw === null) return 'null';
+  if (raw === undefined) return 'nothing';
+  if (typeof raw === 'string') return raw.length > 40 ? `string "${raw.slice(0, 37)}..."` : `string "${raw}"`;
+  if (typeof raw === 'number') return Number.isNaN(raw) ? 'NaN' : `number ${raw}`;
+  if (Array.isArray(raw)) return `array of ${raw.length}`;
+  return typeof raw;
+}
+
+const fail = (expected: string, raw: unknown): Coerced => ({ ok: false, expected, actual: describe(raw) });
+const ok = (value: unknown): Coerced => ({ ok: true, value });
+const NULL: Coerced = { ok: true, value: null };
+
+/** True for the raw values that mean "no value" (stored as null, served as NULL_VALUE). */
+export function isNullish(raw: unknown): boolean {
+  return raw === null || raw === undefined || raw === '';
+}
+
+function toNumber(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return raw;
+  if (typeof raw === 'bigint') return Number(raw);
+  if (typeof raw === 'string') {
+    const trimmed = raw.trim();
+    if (trimmed === '') return undefined;
+    const n = Number(trimmed);
+    return Number.isNaN(n) ? undefined : n;
+  }
+  return undefined;
+}
+
+/**
+ * Coerces `raw` to `type`. Strings are parsed (CSV and other text sources send everything as text);
+ * NaN and ±Infinity are rejected for every numeric type, because they cannot round-trip through JSON.
+ */
+export function coerceValue(type: FeatureType, raw: unknown): Coerced {
+  if (isNullish(raw)) return NULL;
+  switch (type) {
+    case 'int64': {
+      if (typeof raw === 'bigint') {
+        return raw <= BigInt(INT64_LIMIT) && raw >= BigInt(-INT64_LIMIT) ? ok(Number(raw)) : fail('int64 within ±2^53', raw);
+      }
+      const n = toNumber(raw);
+      return n !== undefined && Number.isSafeInteger(n) ? ok(n) : fail('int64', raw);
+    }
+    case 'float32': {
+      const n = toNumber(raw);
+      return n !== undefined && Number.isFinite(n) ? ok(Math.fround(n)) : fail('float32 (finite number)', raw);
+    }
+    case 'float64': {
+      const n = toNumber(raw);
+      return n !== undefined && Number.isFinite(n) ? ok(n) : fail('float64 (finite number)', raw);
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return ok(raw);
+      if (raw === 1 || raw === 0) return ok(raw === 1);
+      if (typeof raw === 'string') {
+        const lower = raw.trim().toLowerCase();
+        if (lower === 'true' || lower === '1') return ok(true);
+        if (lower === 'false' || lower === '0') return ok(false);
+      }
+      return fail('bool', raw);
+    }
+    case 'string':
+      if (typeof raw === 'string') return ok(raw);
+      if (typeof raw === 'number' && Number.isFinite(raw)) return ok(String(raw));
+      return fail('string', raw);
+    case 'float32[]':
+      return coerceFloatArray(raw);
+  }
+}
+
+function coerceFloatArray(raw: unknown): Coerced {
+  let list: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      return fail('float32[] (JSON array of numbers)', raw);
+    }
+  }
+  if (ArrayBuffer.isView(list) && !(list instanceof DataView)) list = Array.from(list as Float32Array);
+  if (!Array.isArray(list)) return fail('float32[] (array of numbers)', raw);
+  const out = new Array<number>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const v: unknown = list[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return fail(`float32[] (element ${i} is ${describe(v)})`, raw);
+    out[i] = Math.fround(v);
+  }
+  return ok(out);
+}
+
+/** Epoch number of unknown unit → ms, by magnitude: seconds, milliseconds, microseconds or nanoseconds. */
+function epochToMs(n: number): number {
+  const abs = Math.abs(n);
+  if (abs < 1e11) return n * 1000;
+  if (abs < 1e14) return n;
+  if (abs < 1e17) return n / 1000;
+  return n / 1e6;
+}
+
+/**
+ * Parses an event timestamp: a Date, an epoch number or bigint (seconds, ms, µs or ns, told apart by
+ * magnitude), or an ISO-8601 string. Returns NaN when unparseable.
+ */
+export function parseTimestampMs(raw: unknown): number {
+  if (raw instanceof Date) return raw.getTime();
+  if (typeof raw === 'bigint') return epochToMs(Number(raw));
+  if (typeof raw === 'number') return Number.isFinite(raw) ? epochToMs(raw) : NaN;
+  if (typeof raw === 'string') {
+    const trimmed = raw.trim();
+    if (trimmed === '') return NaN;
+    if (/^-?\d+(\.\d+)?$/.test(trimmed)) return epochToMs(Number(trimmed));
+    return Date.parse(trimmed);
+  }
+  return NaN;
+}

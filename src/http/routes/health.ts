@@ -1,0 +1,43 @@
+/** Liveness, readiness, Prometheus metrics, and an index of endpoints for people. */
+import type { FastifyInstance } from 'fastify';
+import type { Metrics } from '../../metrics/metrics.ts';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves to undefined when ready, or a reason when not. */
+  check(): Promise<string | undefined> | string | undefined;
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: { metrics: Metrics; checks: readonly ReadinessCheck[]; project: string }): void {
+  app.get('/healthz', (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
+  app.get('/health', (_req, reply) => reply.type('application/json').send('{"status":"ok"}')); // Feast's path
+
+  app.get('/readyz', async (_req, reply) => {
+    const failing: Record<string, string> = {};
+    for (const c of deps.checks) {
+      const reason = await c.check();
+      if (reason !== undefined) failing[c.name] = reason;
+    }
+    const ready = Object.keys(failing).length === 0;
+    deps.metrics.ready.set(ready ? 1 : 0);
+    return reply.code(ready ? 200 : 503).send(ready ? { status: 'ready' } : { status: 'not_ready', failing });
+  });
+
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
+  app.get('/', (_req, reply) =>
+    reply.send({
+      service: 'quiver',
+      project: deps.project,
+      endpoints: {
+        'POST /get-online-features': 'Feast-compatible feature lookup',
+        'POST /push': 'write feature rows (Feast push)',
+        'GET /healthz': 'liveness',
+        'GET /readyz': 'readiness',
+        'GET /metrics': 'Prometheus metrics',
+      },
+    }),
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * Builds the Fastify app from its dependencies (composed in main.ts). Nothing here opens stores or
+ * models; buildServer only wires routes, parsers, error handling and observation hooks.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from '../config/registry.ts';
+import type { ResolvedConfig } from '../config/resolved.ts';
+import type { OnlineFeatureService } from '../features/online-features.ts';
+import type { Logger } from '../metrics/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { OnlineStore } from '../stores/online-store.ts';
+import { installBodyParsers } from './codec.ts';
+import { installErrorHandlers } from './error-handler.ts';
+import { registerFeatureRoutes } from './routes/features.ts';
+import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { registerPushRoutes } from './routes/push.ts';
+
+export interface ServerDeps {
+  readonly config: ResolvedConfig;
+  readonly registry: Registry;
+  readonly store: OnlineStore;
+  readonly features: OnlineFeatureService;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readinessChecks?: readonly ReadinessCheck[];
+}
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { config } = deps;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request logs cost more than the feature lookup itself; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.maxBodyBytes,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  installBodyParsers(app);
+  installErrorHandlers(app, config.server.maxBodyBytes);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const id = request.headers['x-request-id'];
+    if (id !== undefined) reply.header('x-request-id', id);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ route, status: reply.statusCode });
+    deps.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  registerHealthRoutes(app, {
+    metrics: deps.metrics,
+    project: config.project,
+    checks: [{ name: 'store', check: () => deps.store.ready().then(() => undefined, (e: Error) => e.message) }, ...(deps.readinessChecks ?? [])],
+  });
+  registerFeatureRoutes(app, { features: deps.features, maxEntitiesPerRequest: config.server.maxEntitiesPerRequest });
+  registerPushRoutes(app, { registry: deps.registry, store: deps.store, metrics: deps.metrics });
+  return app;
+}

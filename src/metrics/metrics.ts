@@ -1,0 +1,33 @@
+/**
+ * Prometheus metrics. Hot code does not import prom-client: it publishes on diagnostics channels
+ * (metrics/events.ts) or is observed through Fastify's onResponse hook here.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'quiver_http_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'quiver_http_request_duration_seconds',
+    help: 'Server-side time per HTTP request by route',
+    labelNames: ['route'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly storeRows = new Counter({
+    name: 'quiver_store_rows_written_total',
+    help: 'Rows written to the online store by view and origin (push)',
+    labelNames: ['view', 'origin'] as const,
+    registers: [this.registry],
+  });
+  readonly ready = new Gauge({ name: 'quiver_ready', help: '1 when the server is ready to serve', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'quiver_' });
+  }
+}
