@@ -84,7 +84,10 @@ export const ERROR_CATALOGUE = {
   },
   QUIVER_ERR_MODEL_NOT_READY: { kind: 'unavailable', message: 'Model "{model}" is not ready: {reason}' },
   QUIVER_ERR_INVALID_TENSOR: { kind: 'unprocessable', message: 'Invalid tensor "{name}": {reason}' },
-  QUIVER_ERR_INFERENCE_FAILED: { kind: 'internal', message: 'Inference failed for model "{model}": {reason}' },
+  QUIVER_ERR_INFERENCE_FAILED: {
+    kind: 'internal',
+    message: 'Inference failed for model "{model}": {reason}',
+  },
   QUIVER_ERR_MODEL_LOAD_FAILED: { kind: 'config', message: 'Could not load model "{model}": {reason}' },
 
   // ── admission, limits, auth ────────────────────────────────────────────────────────────────────
@@ -100,7 +103,10 @@ export const ERROR_CATALOGUE = {
     kind: 'deadline_exceeded',
     message: 'Deadline of {timeoutMs} ms passed before the request could run',
   },
-  QUIVER_ERR_RATE_LIMITED: { kind: 'rate_limited', message: 'Rate limit exceeded for {subject}; retry later' },
+  QUIVER_ERR_RATE_LIMITED: {
+    kind: 'rate_limited',
+    message: 'Rate limit exceeded for {subject}; retry later',
+  },
   QUIVER_ERR_UNAUTHENTICATED: {
     kind: 'unauthenticated',
     message: 'Missing or invalid API key: send it as "x-api-key" or "Authorization: Bearer <key>"',
@@ -114,7 +120,10 @@ export const ERROR_CATALOGUE = {
   },
   QUIVER_ERR_BROKER_UNAVAILABLE: { kind: 'unavailable', message: 'Job broker is unavailable: {reason}' },
   QUIVER_ERR_UNKNOWN_JOB: { kind: 'not_found', message: 'Unknown job "{id}" (it may have expired)' },
-  QUIVER_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'Server is shutting down; retry on another instance' },
+  QUIVER_ERR_SHUTTING_DOWN: {
+    kind: 'unavailable',
+    message: 'Server is shutting down; retry on another instance',
+  },
   QUIVER_ERR_CLOSED: { kind: 'closed', message: '{component} is closed' },
 
   // ── configuration and CLI ──────────────────────────────────────────────────────────────────────

@@ -51,7 +51,10 @@ export interface StartOptions {
 }
 
 /** Builds every dependency, the server, and listens. */
-export async function startServer(config: ResolvedConfig, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: ResolvedConfig,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const store = options.store ?? (await openStore(config));
   const registry = new Registry(config);

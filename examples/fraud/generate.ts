@@ -21,10 +21,25 @@ export function seededRandom(seed: number): () => number {
 const COUNTRIES = ['US', 'GB', 'DE', 'FR', 'NL', 'ES', 'IT', 'BR', 'IN', 'JP', 'NG', 'CA'];
 
 export const USER_STATS_COLUMNS = [
-  'user_id', 'event_ts', 'txn_count_1h', 'txn_count_24h', 'txn_count_7d', 'avg_amount_7d', 'avg_amount_30d',
-  'max_amount_30d', 'std_amount_30d', 'distinct_merchants_30d', 'distinct_devices_30d', 'account_age_days',
-  'chargebacks_365d', 'failed_logins_24h', 'night_txn_ratio_30d', 'foreign_txn_ratio_30d', 'avg_session_secs',
-  'prior_risk_score', 'country',
+  'user_id',
+  'event_ts',
+  'txn_count_1h',
+  'txn_count_24h',
+  'txn_count_7d',
+  'avg_amount_7d',
+  'avg_amount_30d',
+  'max_amount_30d',
+  'std_amount_30d',
+  'distinct_merchants_30d',
+  'distinct_devices_30d',
+  'account_age_days',
+  'chargebacks_365d',
+  'failed_logins_24h',
+  'night_txn_ratio_30d',
+  'foreign_txn_ratio_30d',
+  'avg_session_secs',
+  'prior_risk_score',
+  'country',
 ] as const;
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));

@@ -49,7 +49,10 @@ export default {
   ],
   featureServices: [
     { name: 'fraud_v1', features: ['user_stats:*'] },
-    { name: 'fraud_realtime', features: ['user_stats:txn_count_1h', 'user_stats:avg_amount_30d', 'amount_ratio:ratio'] },
+    {
+      name: 'fraud_realtime',
+      features: ['user_stats:txn_count_1h', 'user_stats:avg_amount_30d', 'amount_ratio:ratio'],
+    },
   ],
   server: { port: 8080 },
   auth: { enabled: false },

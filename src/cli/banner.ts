@@ -13,10 +13,14 @@ export interface BannerInput {
 }
 
 export function banner({ url, config, exampleEntity, workers }: BannerInput): string {
-  const store = config.onlineStore.type === 'lmdb' ? `lmdb (${config.onlineStore.path})` : config.onlineStore.type;
+  const store =
+    config.onlineStore.type === 'lmdb' ? `lmdb (${config.onlineStore.path})` : config.onlineStore.type;
   const view = config.featureViews[0];
   const service = config.featureServices[0];
-  const key = exampleEntity ?? { joinKey: view ? (config.entities.find((e) => e.name === view.entities[0])?.joinKeys[0] ?? 'id') : 'id', value: '1' };
+  const key = exampleEntity ?? {
+    joinKey: view ? (config.entities.find((e) => e.name === view.entities[0])?.joinKeys[0] ?? 'id') : 'id',
+    value: '1',
+  };
   const lines = [
     '',
     `  ${bold('Quiver')} serving project ${bold(config.project)} at ${bold(url)}${workers && workers > 1 ? ` with ${workers} workers` : ''}`,

@@ -42,7 +42,9 @@ export function reportFailure(err: unknown): number {
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') {
-    process.stderr.write(`\nquiver: the port is already in use. Pick another one with --port (e.g. --port 9000).\n`);
+    process.stderr.write(
+      `\nquiver: the port is already in use. Pick another one with --port (e.g. --port 9000).\n`,
+    );
     return EXIT_FAILURE;
   }
   process.stderr.write(`\nquiver: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

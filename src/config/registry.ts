@@ -54,7 +54,12 @@ export class Registry {
     });
     for (const o of config.onDemandFeatureViews) {
       const features = Object.keys(o.schema);
-      this.odfvsByName.set(o.name, { name: o.name, features, types: features.map((f) => o.schema[f]!), config: o });
+      this.odfvsByName.set(o.name, {
+        name: o.name,
+        features,
+        types: features.map((f) => o.schema[f]!),
+        config: o,
+      });
     }
     for (const s of config.featureServices) this.servicesByName.set(s.name, s.features);
     for (const m of config.models) this.modelsByName.set(m.name, m);
@@ -62,7 +67,8 @@ export class Registry {
 
   featureView(name: string): FeatureViewInfo {
     const view = this.viewsByName.get(name);
-    if (!view) throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: this.suggest(name) });
+    if (!view)
+      throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: this.suggest(name) });
     return view;
   }
 
@@ -77,16 +83,21 @@ export class Registry {
   /** The view a POST /push addresses, by push source name or view name. */
   viewForPush(name: string): FeatureViewInfo {
     const view = this.viewsByPushSource.get(name) ?? this.viewsByName.get(name);
-    if (!view) throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: this.suggest(name) });
+    if (!view)
+      throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: this.suggest(name) });
     return view;
   }
 
   featureServiceRefs(name: string): readonly string[] {
     const refs = this.servicesByName.get(name);
     if (!refs) {
-      throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_SERVICE', { service: name }, {
-        details: { available: [...this.servicesByName.keys()] },
-      });
+      throw quiverError(
+        'QUIVER_ERR_UNKNOWN_FEATURE_SERVICE',
+        { service: name },
+        {
+          details: { available: [...this.servicesByName.keys()] },
+        },
+      );
     }
     return refs;
   }

@@ -10,7 +10,14 @@
 /** Feature value types. `float32[]` is a fixed- or variable-length embedding. */
 export type FeatureType = 'int64' | 'float32' | 'float64' | 'bool' | 'string' | 'float32[]';
 
-export const FEATURE_TYPES: readonly FeatureType[] = ['int64', 'float32', 'float64', 'bool', 'string', 'float32[]'];
+export const FEATURE_TYPES: readonly FeatureType[] = [
+  'int64',
+  'float32',
+  'float64',
+  'bool',
+  'string',
+  'float32[]',
+];
 
 export interface EntityConfig {
   name: string;

@@ -8,7 +8,7 @@ import { quiverError } from '../errors.ts';
 import { describe as describeValue } from '../features/values.ts';
 import { DEFAULTS } from './defaults.ts';
 import type { ResolvedConfig, ResolvedModelConfig } from './resolved.ts';
-import { FEATURE_TYPES, type FeatureType, type QuiverConfig, type Scope } from './types.ts';
+import { FEATURE_TYPES, type FeatureType, type Scope } from './types.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const SCOPES: readonly Scope[] = ['features:read', 'features:write', 'predict', 'admin'];
@@ -27,7 +27,13 @@ class Issues {
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function str(issues: Issues, o: Obj, key: string, at: string, opts: { optional?: boolean; name?: boolean } = {}) {
+function str(
+  issues: Issues,
+  o: Obj,
+  key: string,
+  at: string,
+  opts: { optional?: boolean; name?: boolean } = {},
+) {
   const v = o[key];
   if (v === undefined && opts.optional) return undefined;
   if (typeof v !== 'string' || v.length === 0) {
@@ -138,7 +144,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     if (ents.length === 0) issues.add(`${at}.entities`, 'at least one entity name', ents);
     ents.forEach((e, j) => {
       const keys = typeof e === 'string' ? entityNames.get(e) : undefined;
-      if (!keys) issues.add(`${at}.entities[${j}]`, `a declared entity (${[...entityNames.keys()].join(', ')})`, e);
+      if (!keys)
+        issues.add(`${at}.entities[${j}]`, `a declared entity (${[...entityNames.keys()].join(', ')})`, e);
       else joinKeys.push(...keys);
     });
     const ttl = v.ttlSeconds;
@@ -147,7 +154,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     }
     const schema = schemaOf(issues, v, at);
     for (const f of Object.keys(schema)) {
-      if (joinKeys.includes(f)) issues.note(`${at}.schema.${f}`, `feature "${f}" has the same name as a join key`);
+      if (joinKeys.includes(f))
+        issues.note(`${at}.schema.${f}`, `feature "${f}" has the same name as a join key`);
     }
     if (name) viewSchemas.set(name, schema);
     const pushName = str(issues, v, 'pushSourceName', at, { optional: true, name: true }) ?? name;
@@ -157,7 +165,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       else
         for (const [f, d] of Object.entries(v.defaults)) {
           if (!(f in schema)) issues.note(`${at}.defaults.${f}`, `default for unknown feature "${f}"`);
-          if (typeof d !== 'number' || !Number.isFinite(d)) issues.add(`${at}.defaults.${f}`, 'a finite number', d);
+          if (typeof d !== 'number' || !Number.isFinite(d))
+            issues.add(`${at}.defaults.${f}`, 'a finite number', d);
         }
     }
     const source = v.source;
@@ -191,7 +200,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       for (const [view, feats] of Object.entries(v.inputs)) {
         const schema = viewSchemas.get(view);
         if (!schema) issues.add(`${at}.inputs`, 'names of declared feature views', view);
-        else if (!Array.isArray(feats)) issues.add(`${at}.inputs.${view}`, 'an array of feature names', feats);
+        else if (!Array.isArray(feats))
+          issues.add(`${at}.inputs.${view}`, 'an array of feature names', feats);
         else
           for (const f of feats) {
             if (!(String(f) in schema)) issues.add(`${at}.inputs.${view}`, `features of "${view}"`, f);
@@ -201,12 +211,14 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       if (!isObj(v.request)) issues.add(`${at}.request`, 'an object of field → type', v.request);
       else
         for (const [f, t] of Object.entries(v.request)) {
-          if (!FEATURE_TYPES.includes(t as FeatureType)) issues.add(`${at}.request.${f}`, FEATURE_TYPES.join(', '), t);
+          if (!FEATURE_TYPES.includes(t as FeatureType))
+            issues.add(`${at}.request.${f}`, FEATURE_TYPES.join(', '), t);
         }
     }
     const schema = schemaOf(issues, v, at);
     if (name) odfvSchemas.set(name, schema);
-    if (typeof v.transform !== 'function') issues.add(`${at}.transform`, 'a function (batch) => columns', v.transform);
+    if (typeof v.transform !== 'function')
+      issues.add(`${at}.transform`, 'a function (batch) => columns', v.transform);
     if (v.runIn !== undefined && v.runIn !== 'inline' && v.runIn !== 'worker') {
       issues.add(`${at}.runIn`, '"inline" or "worker"', v.runIn);
     }
@@ -243,7 +255,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     unique(issues, modelNames, name, at, 'model');
     const p = str(issues, m, 'path', at);
     const fs = str(issues, m, 'featureService', at, { optional: true });
-    if (fs !== undefined && !serviceNames.has(fs)) issues.add(`${at}.featureService`, 'a declared feature service', fs);
+    if (fs !== undefined && !serviceNames.has(fs))
+      issues.add(`${at}.featureService`, 'a declared feature service', fs);
     const b = isObj(m.batching) ? m.batching : {};
     const q = isObj(m.queue) ? m.queue : {};
     if (m.batching !== undefined && !isObj(m.batching)) issues.add(`${at}.batching`, 'an object', m.batching);
@@ -259,7 +272,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     const queue = {
       priorityLevels,
       defaultPriority:
-        int(issues, q, 'defaultPriority', `${at}.queue`, 1, priorityLevels) ?? Math.min(d.queue.defaultPriority, priorityLevels),
+        int(issues, q, 'defaultPriority', `${at}.queue`, 1, priorityLevels) ??
+        Math.min(d.queue.defaultPriority, priorityLevels),
       maxQueueSize: int(issues, q, 'maxQueueSize', `${at}.queue`, 1) ?? d.queue.maxQueueSize,
       defaultTimeoutMs: int(issues, q, 'defaultTimeoutMs', `${at}.queue`, 1) ?? d.queue.defaultTimeoutMs,
       shedding: q.shedding as ResolvedModelConfig['queue']['shedding'],
@@ -271,7 +285,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       runners: int(issues, m, 'runners', at, 1, 64) ?? d.runners,
       intraOpThreads: int(issues, m, 'intraOpThreads', at, 1, 64) ?? d.intraOpThreads,
       batching: {
-        maxBatchSize: int(issues, b, 'maxBatchSize', `${at}.batching`, 1, 1_000_000) ?? d.batching.maxBatchSize,
+        maxBatchSize:
+          int(issues, b, 'maxBatchSize', `${at}.batching`, 1, 1_000_000) ?? d.batching.maxBatchSize,
         maxQueueDelayUs: int(issues, b, 'maxQueueDelayUs', `${at}.batching`, 0) ?? d.batching.maxQueueDelayUs,
         preferredBatchSizes: (preferred as number[]).slice().sort((x, y) => x - y),
       },
@@ -284,13 +299,18 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   const os = c.onlineStore;
   if (os !== undefined) {
     if (!isObj(os)) issues.add('onlineStore', 'an object {type, ...}', os);
-    else if (os.type === 'lmdb') onlineStore = { type: 'lmdb', path: abs(str(issues, os, 'path', 'onlineStore', { optional: true }) ?? DEFAULTS.lmdbPath) };
+    else if (os.type === 'lmdb')
+      onlineStore = {
+        type: 'lmdb',
+        path: abs(str(issues, os, 'path', 'onlineStore', { optional: true }) ?? DEFAULTS.lmdbPath),
+      };
     else if (os.type === 'redis') {
       onlineStore = {
         type: 'redis',
         url: str(issues, os, 'url', 'onlineStore', { optional: true }) ?? DEFAULTS.redisUrl,
         keyPrefix: str(issues, os, 'keyPrefix', 'onlineStore', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
-        commandTimeoutMs: int(issues, os, 'commandTimeoutMs', 'onlineStore', 1) ?? DEFAULTS.redisCommandTimeoutMs,
+        commandTimeoutMs:
+          int(issues, os, 'commandTimeoutMs', 'onlineStore', 1) ?? DEFAULTS.redisCommandTimeoutMs,
       };
     } else if (os.type === 'memory') onlineStore = { type: 'memory' };
     else issues.add('onlineStore.type', '"lmdb", "redis" or "memory"', os.type);
@@ -309,13 +329,15 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
 
   const auth = isObj(c.auth) ? c.auth : {};
   if (c.auth !== undefined && !isObj(c.auth)) issues.add('auth', 'an object', c.auth);
-  if (auth.enabled !== undefined && typeof auth.enabled !== 'boolean') issues.add('auth.enabled', 'a boolean', auth.enabled);
+  if (auth.enabled !== undefined && typeof auth.enabled !== 'boolean')
+    issues.add('auth.enabled', 'a boolean', auth.enabled);
   arr(issues, auth, 'apiKeys', 'auth', true).forEach((k, i) => {
     const at = `auth.apiKeys[${i}]`;
     if (!isObj(k)) return issues.add(at, 'an object {id, keySha256, scopes}', k);
     str(issues, k, 'id', at);
     const h = k.keySha256;
-    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h)) issues.add(`${at}.keySha256`, 'a 64-hex-digit SHA-256', h);
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h))
+      issues.add(`${at}.keySha256`, 'a 64-hex-digit SHA-256', h);
     arr(issues, k, 'scopes', at).forEach((sc, j) => {
       if (!SCOPES.includes(sc as Scope)) issues.add(`${at}.scopes[${j}]`, SCOPES.join(', '), sc);
     });
@@ -330,7 +352,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       issues.add(`${at}.tokensPerSecond`, 'a positive number', r.tokensPerSecond);
     }
     int(issues, r, 'burst', at, 1);
-    if (r.store !== undefined && r.store !== 'memory' && r.store !== 'redis') issues.add(`${at}.store`, '"memory" or "redis"', r.store);
+    if (r.store !== undefined && r.store !== 'memory' && r.store !== 'redis')
+      issues.add(`${at}.store`, '"memory" or "redis"', r.store);
   });
 
   const jobs = isObj(c.jobs) ? c.jobs : {};
@@ -340,7 +363,10 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     const n = issues.list.length;
     throw quiverError(
       'QUIVER_ERR_CONFIG_INVALID',
-      { path: configPath || '(inline config)', reason: `${n} problem${n > 1 ? 's' : ''}:\n  - ${issues.list.join('\n  - ')}` },
+      {
+        path: configPath || '(inline config)',
+        reason: `${n} problem${n > 1 ? 's' : ''}:\n  - ${issues.list.join('\n  - ')}`,
+      },
       { details: { issues: issues.list } },
     );
   }

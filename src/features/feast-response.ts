@@ -5,7 +5,14 @@
  */
 import type { FeatureType } from '../config/types.ts';
 import type { OnlineFeaturesResult } from './online-features.ts';
-import { NOT_FOUND, NULL_VALUE, STATUS_NAMES, statusOf, type FeatureStatus, type StatusCode } from './status.ts';
+import {
+  NOT_FOUND,
+  NULL_VALUE,
+  STATUS_NAMES,
+  statusOf,
+  type FeatureStatus,
+  type StatusCode,
+} from './status.ts';
 
 export const EPOCH_TIMESTAMP = '1970-01-01T00:00:00Z';
 

@@ -59,7 +59,11 @@ export class OnlineFeatureService {
    * Reads the plan's features for `count` entities. Returns synchronously when the store does (LMDB,
    * memory) and the plan has no promise-returning step; otherwise a promise.
    */
-  fetch(plan: ServingPlan, entities: EntityColumns, count: number): OnlineFeaturesResult | Promise<OnlineFeaturesResult> {
+  fetch(
+    plan: ServingPlan,
+    entities: EntityColumns,
+    count: number,
+  ): OnlineFeaturesResult | Promise<OnlineFeaturesResult> {
     const views = plan.views;
     const rows: (ReadResult | Promise<ReadResult>)[] = new Array(views.length);
     let pending = false;
@@ -75,10 +79,21 @@ export class OnlineFeatureService {
     return this.finish(plan, entities, count, rows as ReadResult[]);
   }
 
-  private finish(plan: ServingPlan, entities: EntityColumns, count: number, rows: ReadResult[]): OnlineFeaturesResult {
+  private finish(
+    plan: ServingPlan,
+    entities: EntityColumns,
+    count: number,
+    rows: ReadResult[],
+  ): OnlineFeaturesResult {
     const nowMs = this.nowMs();
-    const onDemand = plan.onDemand.length === 0 ? [] : plan.onDemand.map((o) => computeOnDemand(o, plan, rows, entities, count, nowMs));
-    const outputKeys = plan.joinKeys.length === 1 ? plan.joinKeys : Object.keys(entities).filter((k) => plan.joinKeys.includes(k));
+    const onDemand =
+      plan.onDemand.length === 0
+        ? []
+        : plan.onDemand.map((o) => computeOnDemand(o, plan, rows, entities, count, nowMs));
+    const outputKeys =
+      plan.joinKeys.length === 1
+        ? plan.joinKeys
+        : Object.keys(entities).filter((k) => plan.joinKeys.includes(k));
     return { plan, count, entities, outputKeys, rows, onDemand, nowMs };
   }
 }
@@ -93,15 +108,21 @@ export function checkEntities(plan: ServingPlan, entities: EntityColumns, maxEnt
   for (const name in entities) {
     const column = entities[name];
     if (!Array.isArray(column)) {
-      throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: `entities.${name} must be an array of values` });
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: `entities.${name} must be an array of values`,
+      });
     }
     if (count === -1) {
       count = column.length;
       first = name;
     } else if (column.length !== count) {
-      throw quiverError('QUIVER_ERR_ENTITY_LENGTH_MISMATCH', { column: name, actual: column.length, expected: count }, {
-        details: { column: name, reference: first },
-      });
+      throw quiverError(
+        'QUIVER_ERR_ENTITY_LENGTH_MISMATCH',
+        { column: name, actual: column.length, expected: count },
+        {
+          details: { column: name, reference: first },
+        },
+      );
     }
   }
   for (const key of plan.joinKeys) {
@@ -110,7 +131,8 @@ export function checkEntities(plan: ServingPlan, entities: EntityColumns, maxEnt
       throw quiverError('QUIVER_ERR_MISSING_JOIN_KEY', { joinKey: key, view }, { details: { joinKey: key } });
     }
   }
-  if (count <= 0) throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: 'entities must hold at least one entity' });
+  if (count <= 0)
+    throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: 'entities must hold at least one entity' });
   if (count > maxEntities) throw quiverError('QUIVER_ERR_TOO_MANY_ENTITIES', { count, limit: maxEntities });
   return count;
 }

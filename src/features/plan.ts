@@ -28,7 +28,11 @@ export interface OutputColumn {
 export interface OnDemandRead {
   readonly odfv: OnDemandViewInfo;
   /** Stored inputs: for each input name, the view slot and value index it is read from. */
-  readonly inputs: readonly { readonly name: string; readonly viewSlot: number; readonly valueIndex: number }[];
+  readonly inputs: readonly {
+    readonly name: string;
+    readonly viewSlot: number;
+    readonly valueIndex: number;
+  }[];
   readonly requestFields: readonly { readonly name: string; readonly type: FeatureType }[];
 }
 
@@ -105,11 +109,20 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
       for (const f of features) {
         const valueIndex = view.featureIndex.get(f);
         if (valueIndex === undefined) {
-          throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE', { feature: f, view: viewName }, {
-            details: { available: view.features },
-          });
+          throw quiverError(
+            'QUIVER_ERR_UNKNOWN_FEATURE',
+            { feature: f, view: viewName },
+            {
+              details: { available: view.features },
+            },
+          );
         }
-        addColumn({ view: viewName, feature: f, type: view.types[valueIndex]!, source: { kind: 'stored', viewSlot, valueIndex } });
+        addColumn({
+          view: viewName,
+          feature: f,
+          type: view.types[valueIndex]!,
+          source: { kind: 'stored', viewSlot, valueIndex },
+        });
       }
       continue;
     }
@@ -120,11 +133,20 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
     for (const f of features) {
       const outputIndex = odfv!.features.indexOf(f);
       if (outputIndex === -1) {
-        throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE', { feature: f, view: viewName }, {
-          details: { available: odfv!.features },
-        });
+        throw quiverError(
+          'QUIVER_ERR_UNKNOWN_FEATURE',
+          { feature: f, view: viewName },
+          {
+            details: { available: odfv!.features },
+          },
+        );
       }
-      addColumn({ view: viewName, feature: f, type: odfv!.types[outputIndex]!, source: { kind: 'onDemand', odfvSlot, outputIndex } });
+      addColumn({
+        view: viewName,
+        feature: f,
+        type: odfv!.types[outputIndex]!,
+        source: { kind: 'onDemand', odfvSlot, outputIndex },
+      });
     }
   }
 
@@ -151,7 +173,9 @@ export class PlanCache {
 
   forService(name: string): ServingPlan {
     const key = `service\u0000${name}`;
-    return this.plans.get(key) ?? this.put(key, compilePlan(this.registry, this.registry.featureServiceRefs(name)));
+    return (
+      this.plans.get(key) ?? this.put(key, compilePlan(this.registry, this.registry.featureServiceRefs(name)))
+    );
   }
 
   forRefs(refs: readonly string[]): ServingPlan {

@@ -17,7 +17,12 @@ export type FeatureStatus = (typeof STATUS_NAMES)[number];
  * Status of value `valueIndex` (0-based in schema order) of a stored row. TTL is enforced on every
  * read: a value older than `ttlMs` is OUTSIDE_MAX_AGE, never served as fresh.
  */
-export function statusOf(row: StoredRow | undefined, valueIndex: number, ttlMs: number, nowMs: number): StatusCode {
+export function statusOf(
+  row: StoredRow | undefined,
+  valueIndex: number,
+  ttlMs: number,
+  nowMs: number,
+): StatusCode {
   if (row === undefined) return NOT_FOUND;
   if (row[valueIndex + 1] === null || row[valueIndex + 1] === undefined) return NULL_VALUE;
   if (ttlMs > 0 && nowMs - (row[0] as number) > ttlMs) return OUTSIDE_MAX_AGE;

@@ -48,14 +48,18 @@ export function coerceValue(type: FeatureType, raw: unknown): Coerced {
   switch (type) {
     case 'int64': {
       if (typeof raw === 'bigint') {
-        return raw <= BigInt(INT64_LIMIT) && raw >= BigInt(-INT64_LIMIT) ? ok(Number(raw)) : fail('int64 within ±2^53', raw);
+        return raw <= BigInt(INT64_LIMIT) && raw >= BigInt(-INT64_LIMIT)
+          ? ok(Number(raw))
+          : fail('int64 within ±2^53', raw);
       }
       const n = toNumber(raw);
       return n !== undefined && Number.isSafeInteger(n) ? ok(n) : fail('int64', raw);
     }
     case 'float32': {
       const n = toNumber(raw);
-      return n !== undefined && Number.isFinite(n) ? ok(Math.fround(n)) : fail('float32 (finite number)', raw);
+      return n !== undefined && Number.isFinite(n)
+        ? ok(Math.fround(n))
+        : fail('float32 (finite number)', raw);
     }
     case 'float64': {
       const n = toNumber(raw);
@@ -94,7 +98,8 @@ function coerceFloatArray(raw: unknown): Coerced {
   const out = new Array<number>(list.length);
   for (let i = 0; i < list.length; i++) {
     const v: unknown = list[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) return fail(`float32[] (element ${i} is ${describe(v)})`, raw);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      return fail(`float32[] (element ${i} is ${describe(v)})`, raw);
     out[i] = Math.fround(v);
   }
   return ok(out);

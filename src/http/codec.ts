@@ -17,14 +17,20 @@ export function installBodyParsers(app: FastifyInstance): void {
     try {
       done(null, unpackr.unpack(body));
     } catch (err) {
-      done(quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid msgpack: ${(err as Error).message}` }), undefined);
+      done(
+        quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid msgpack: ${(err as Error).message}` }),
+        undefined,
+      );
     }
   });
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body: string, done) => {
     try {
       done(null, JSON.parse(body));
     } catch (err) {
-      const reason = body.length === 0 ? 'the body is empty; send a JSON object' : `invalid JSON: ${(err as Error).message}`;
+      const reason =
+        body.length === 0
+          ? 'the body is empty; send a JSON object'
+          : `invalid JSON: ${(err as Error).message}`;
       done(quiverError('QUIVER_ERR_MALFORMED_BODY', { reason }), undefined);
     }
   });
@@ -36,7 +42,12 @@ export function wantsMsgpack(request: FastifyRequest): boolean {
 }
 
 /** Sends a document as msgpack when the client asked for it, else as JSON text (`json` if given). */
-export function sendDocument(request: FastifyRequest, reply: FastifyReply, document: unknown, json?: string): FastifyReply {
+export function sendDocument(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  document: unknown,
+  json?: string,
+): FastifyReply {
   if (wantsMsgpack(request)) return reply.type('application/msgpack').send(packr.pack(document));
   return reply.type('application/json').send(json ?? JSON.stringify(document));
 }

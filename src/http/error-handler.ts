@@ -29,7 +29,9 @@ export interface ErrorBody {
 }
 
 export function errorBody(err: QuiverError): ErrorBody {
-  return err.details === undefined ? { error: err.message, code: err.code } : { error: err.message, code: err.code, details: err.details };
+  return err.details === undefined
+    ? { error: err.message, code: err.code }
+    : { error: err.message, code: err.code, details: err.details };
 }
 
 /** Turns anything thrown into a QuiverError, recognising Fastify's own client errors. */
@@ -46,7 +48,8 @@ export function toQuiverError(err: unknown, bodyLimitBytes: number): QuiverError
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: fastifyError.message ?? 'invalid body' });
   }
-  if (fastifyError.validation) return quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: fastifyError.message ?? 'invalid request' });
+  if (fastifyError.validation)
+    return quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: fastifyError.message ?? 'invalid request' });
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: fastifyError.message ?? 'invalid request' });
@@ -57,8 +60,12 @@ export function toQuiverError(err: unknown, bodyLimitBytes: number): QuiverError
 
 export function sendError(reply: FastifyReply, err: QuiverError): FastifyReply {
   const status = STATUS_BY_KIND[err.kind];
-  if (err.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterS))));
-  return reply.code(status).type('application/json').send(JSON.stringify(errorBody(err)));
+  if (err.retryAfterS !== undefined)
+    reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterS))));
+  return reply
+    .code(status)
+    .type('application/json')
+    .send(JSON.stringify(errorBody(err)));
 }
 
 export function installErrorHandlers(app: FastifyInstance, bodyLimitBytes: number): void {
@@ -70,8 +77,15 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimitBytes: numbe
     return sendError(reply, quiver);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, quiverError('QUIVER_ERR_ROUTE_NOT_FOUND', { method: request.method, url: request.url.split('?')[0]! }, {
-      details: { hint: 'GET / lists the endpoints' },
-    })),
+    sendError(
+      reply,
+      quiverError(
+        'QUIVER_ERR_ROUTE_NOT_FOUND',
+        { method: request.method, url: request.url.split('?')[0]! },
+        {
+          details: { hint: 'GET / lists the endpoints' },
+        },
+      ),
+    ),
   );
 }

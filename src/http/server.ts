@@ -55,9 +55,22 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerHealthRoutes(app, {
     metrics: deps.metrics,
     project: config.project,
-    checks: [{ name: 'store', check: () => deps.store.ready().then(() => undefined, (e: Error) => e.message) }, ...(deps.readinessChecks ?? [])],
+    checks: [
+      {
+        name: 'store',
+        check: () =>
+          deps.store.ready().then(
+            () => undefined,
+            (e: Error) => e.message,
+          ),
+      },
+      ...(deps.readinessChecks ?? []),
+    ],
   });
-  registerFeatureRoutes(app, { features: deps.features, maxEntitiesPerRequest: config.server.maxEntitiesPerRequest });
+  registerFeatureRoutes(app, {
+    features: deps.features,
+    maxEntitiesPerRequest: config.server.maxEntitiesPerRequest,
+  });
   registerPushRoutes(app, { registry: deps.registry, store: deps.store, metrics: deps.metrics });
   return app;
 }

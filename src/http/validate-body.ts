@@ -22,7 +22,9 @@ export function optionalBoolean(body: Body, field: string): boolean {
 export function stringArray(body: Body, field: string): string[] {
   const value = body[field];
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
-    throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: `"${field}" must be a non-empty array of strings` });
+    throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+      reason: `"${field}" must be a non-empty array of strings`,
+    });
   }
   return value as string[];
 }

@@ -25,7 +25,11 @@ export class Metrics {
     labelNames: ['view', 'origin'] as const,
     registers: [this.registry],
   });
-  readonly ready = new Gauge({ name: 'quiver_ready', help: '1 when the server is ready to serve', registers: [this.registry] });
+  readonly ready = new Gauge({
+    name: 'quiver_ready',
+    help: '1 when the server is ready to serve',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'quiver_' });

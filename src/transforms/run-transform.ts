@@ -17,13 +17,20 @@ export function runTransform(
   try {
     result = odfv.config.transform(inputs);
   } catch (err) {
-    throw quiverError('QUIVER_ERR_TRANSFORM_FAILED', {
-      view: odfv.name,
-      reason: err instanceof Error ? err.message : String(err),
-    }, { cause: err });
+    throw quiverError(
+      'QUIVER_ERR_TRANSFORM_FAILED',
+      {
+        view: odfv.name,
+        reason: err instanceof Error ? err.message : String(err),
+      },
+      { cause: err },
+    );
   }
   if (typeof result !== 'object' || result === null) {
-    throw quiverError('QUIVER_ERR_TRANSFORM_FAILED', { view: odfv.name, reason: 'it must return an object of columns' });
+    throw quiverError('QUIVER_ERR_TRANSFORM_FAILED', {
+      view: odfv.name,
+      reason: 'it must return an object of columns',
+    });
   }
   const columns = result as Record<string, unknown>;
   return odfv.features.map((name) => {

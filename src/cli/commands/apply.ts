@@ -20,27 +20,36 @@ export function describePlan(config: ResolvedConfig): string {
   ];
   for (const v of registry.views) {
     const ttl = v.ttlMs === 0 ? 'no TTL' : `TTL ${v.ttlMs / 1000} s`;
-    const source = v.config.source ? `${v.config.source.type}${'path' in v.config.source ? ` ${v.config.source.path}` : ''}` : 'push only';
-    lines.push(`  ${v.name}  key: ${v.joinKeys.join('+')}  ${v.features.length} features  ${ttl}  source: ${source}`);
+    const source = v.config.source
+      ? `${v.config.source.type}${'path' in v.config.source ? ` ${v.config.source.path}` : ''}`
+      : 'push only';
+    lines.push(
+      `  ${v.name}  key: ${v.joinKeys.join('+')}  ${v.features.length} features  ${ttl}  source: ${source}`,
+    );
     lines.push(`    ${v.features.map((f, i) => `${f}:${v.types[i]}`).join('  ')}`);
   }
   if (config.onDemandFeatureViews.length > 0) {
     lines.push('', `on-demand feature views (${config.onDemandFeatureViews.length})`);
     for (const o of config.onDemandFeatureViews) {
       const inputs = Object.entries(o.inputs).flatMap(([v, fs]) => fs.map((f) => `${v}:${f}`));
-      lines.push(`  ${o.name}  inputs: ${[...inputs, ...Object.keys(o.request ?? {}).map((r) => `request:${r}`)].join(', ')} → ${Object.keys(o.schema).join(', ')}`);
+      lines.push(
+        `  ${o.name}  inputs: ${[...inputs, ...Object.keys(o.request ?? {}).map((r) => `request:${r}`)].join(', ')} → ${Object.keys(o.schema).join(', ')}`,
+      );
     }
   }
   if (config.featureServices.length > 0) {
     lines.push('', `feature services (${config.featureServices.length})`);
     for (const s of config.featureServices) {
       const plan = compilePlan(registry, s.features);
-      lines.push(`  ${s.name}  ${plan.columns.length} features from ${plan.views.map((v) => v.view.name).join(', ')}  needs: ${plan.joinKeys.join(', ')}`);
+      lines.push(
+        `  ${s.name}  ${plan.columns.length} features from ${plan.views.map((v) => v.view.name).join(', ')}  needs: ${plan.joinKeys.join(', ')}`,
+      );
     }
   }
   if (config.models.length > 0) {
     lines.push('', `models (${config.models.length})`);
-    for (const m of config.models) lines.push(`  ${m.name}  ${m.path}${m.featureService ? `  features: ${m.featureService}` : ''}`);
+    for (const m of config.models)
+      lines.push(`  ${m.name}  ${m.path}${m.featureService ? `  features: ${m.featureService}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -34,7 +34,11 @@ interface DemoMarker {
 }
 
 /** Prepares the demo directory; returns the loaded config. Idempotent and fast when already done. */
-export async function prepareDemo(dir: string, users: number, log: (line: string) => void): Promise<ResolvedConfig> {
+export async function prepareDemo(
+  dir: string,
+  users: number,
+  log: (line: string) => void,
+): Promise<ResolvedConfig> {
   await mkdir(path.join(dir, 'data'), { recursive: true });
   const configPath = path.join(dir, 'quiver.config.ts');
   const example = await readFile(path.join(EXAMPLE_DIR, 'quiver.config.ts'), 'utf8');
@@ -44,7 +48,9 @@ export async function prepareDemo(dir: string, users: number, log: (line: string
   const config = await loadConfig(configPath);
 
   const markerPath = path.join(dir, 'data', 'demo.json');
-  const marker = existsSync(markerPath) ? (JSON.parse(await readFile(markerPath, 'utf8')) as DemoMarker) : undefined;
+  const marker = existsSync(markerPath)
+    ? (JSON.parse(await readFile(markerPath, 'utf8')) as DemoMarker)
+    : undefined;
   const csvPath = path.join(dir, 'data', 'user_stats.csv');
   let fresh = false;
   if (marker?.users !== users || marker.seed !== SEED || !existsSync(csvPath)) {
@@ -58,7 +64,8 @@ export async function prepareDemo(dir: string, users: number, log: (line: string
     if (fresh || (await readWatermark(store, 'user_stats')) === undefined) {
       log('Materializing into the online store (LMDB)…');
       const [summary] = await runMaterialize(config, store, { views: ['user_stats'] });
-      if (summary && summary.bad > 0) throw new Error(`demo data has ${summary.bad} bad rows; delete ${dir} and retry`);
+      if (summary && summary.bad > 0)
+        throw new Error(`demo data has ${summary.bad} bad rows; delete ${dir} and retry`);
       await writeFile(markerPath, JSON.stringify({ users, seed: SEED } satisfies DemoMarker));
     } else {
       log(`Reusing demo data in ${dir} (delete it to regenerate)`);
@@ -74,7 +81,12 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('generate, materialize and serve the fraud demo (no services needed)')
     .addOption(new Option('--dir <dir>', 'where demo data lives').env('QUIVER_DIR').default('.quiver-demo'))
-    .addOption(new Option('--users <n>', 'number of users').env('QUIVER_USERS').argParser(parsePositiveInt('--users')).default(100_000))
+    .addOption(
+      new Option('--users <n>', 'number of users')
+        .env('QUIVER_USERS')
+        .argParser(parsePositiveInt('--users'))
+        .default(100_000),
+    )
     .addOption(portOption('8080'))
     .addOption(hostOption())
     .action(async (options: DemoOptions) => {

@@ -29,7 +29,9 @@ function sampleCsv(nowMs: number): string {
   const rows = ['driver_id,event_timestamp,conv_rate,acc_rate,avg_daily_trips'];
   for (let i = 0; i < 5; i++) {
     const ts = new Date(nowMs - i * 3_600_000).toISOString();
-    rows.push(`${1001 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`);
+    rows.push(
+      `${1001 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`,
+    );
   }
   return `${rows.join('\n')}\n`;
 }
@@ -37,7 +39,10 @@ function sampleCsv(nowMs: number): string {
 export async function initRepo(dir: string): Promise<string[]> {
   const configPath = path.join(dir, 'quiver.config.ts');
   if (existsSync(configPath)) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', { path: configPath, reason: 'it already exists; init will not overwrite it' });
+    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
+      path: configPath,
+      reason: 'it already exists; init will not overwrite it',
+    });
   }
   await mkdir(path.join(dir, 'data'), { recursive: true });
   await writeFile(configPath, CONFIG);

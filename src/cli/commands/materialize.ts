@@ -36,7 +36,12 @@ export function registerMaterialize(program: Command): void {
     .description('load feature views from their sources (CSV, Parquet, PostgreSQL) into the online store')
     .addOption(configOption())
     .addOption(new Option('--view <name...>', 'only these views').env('QUIVER_VIEW'))
-    .addOption(new Option('--since <time>', 'only rows with event time ≥ this (ISO time, epoch, or "auto" = since the last run)').env('QUIVER_SINCE'))
+    .addOption(
+      new Option(
+        '--since <time>',
+        'only rows with event time ≥ this (ISO time, epoch, or "auto" = since the last run)',
+      ).env('QUIVER_SINCE'),
+    )
     .action(async (options: MaterializeCliOptions) => {
       const config = await loadConfig(options.config);
       const since = parseSince(options.since);

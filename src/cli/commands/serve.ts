@@ -38,7 +38,11 @@ export function registerServe(program: Command): void {
     });
 }
 
-export async function serve(config: ResolvedConfig, options: Omit<ServeOptions, 'config'>, extraBanner?: (url: string) => string): Promise<void> {
+export async function serve(
+  config: ResolvedConfig,
+  options: Omit<ServeOptions, 'config'>,
+  extraBanner?: (url: string) => string,
+): Promise<void> {
   const logger = createLogger();
   if (options.workers > 1 && cluster.isPrimary) return runPrimary(config, options, extraBanner);
   const server = await startServer(config, { port: options.port, host: options.host, logger });
@@ -51,18 +55,27 @@ export async function serve(config: ResolvedConfig, options: Omit<ServeOptions, 
 function warnIfExposed(config: ResolvedConfig, host: string, logger: ReturnType<typeof createLogger>): void {
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
   if (!loopback && (config.auth.apiKeys ?? []).length === 0) {
-    logger.warn({ host }, 'listening on a non-loopback address without API keys: anyone who can reach it can read and write features');
+    logger.warn(
+      { host },
+      'listening on a non-loopback address without API keys: anyone who can reach it can read and write features',
+    );
   }
 }
 
-function runPrimary(config: ResolvedConfig, options: Omit<ServeOptions, 'config'>, extraBanner?: (url: string) => string): Promise<void> {
+function runPrimary(
+  config: ResolvedConfig,
+  options: Omit<ServeOptions, 'config'>,
+  extraBanner?: (url: string) => string,
+): Promise<void> {
   const logger = createLogger();
   let listening = 0;
   let stopping = false;
   for (let i = 0; i < options.workers; i++) cluster.fork();
   cluster.on('message', (_worker, message: { type?: string; url?: string }) => {
     if (message.type === 'quiver:listening' && ++listening === options.workers) {
-      process.stdout.write(extraBanner?.(message.url!) ?? banner({ url: message.url!, config, workers: options.workers }));
+      process.stdout.write(
+        extraBanner?.(message.url!) ?? banner({ url: message.url!, config, workers: options.workers }),
+      );
     }
   });
   cluster.on('exit', (worker, code, signal) => {

@@ -5,7 +5,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { quiverError } from '../../errors.ts';
 import { buildFeastResponse, feastResponseJson } from '../../features/feast-response.ts';
-import { checkEntities, type EntityColumns, type OnlineFeatureService, type OnlineFeaturesResult } from '../../features/online-features.ts';
+import {
+  checkEntities,
+  type EntityColumns,
+  type OnlineFeatureService,
+  type OnlineFeaturesResult,
+} from '../../features/online-features.ts';
 import type { ServingPlan } from '../../features/plan.ts';
 import { sendDocument } from '../codec.ts';
 import { optionalBoolean, requireObject, stringArray } from '../validate-body.ts';
@@ -19,10 +24,14 @@ function planOf(features: OnlineFeatureService, body: Record<string, unknown>): 
   const service = body.feature_service;
   if (service !== undefined && service !== null) {
     if (typeof service !== 'string' || service.length === 0) {
-      throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: '"feature_service" must be a feature service name' });
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: '"feature_service" must be a feature service name',
+      });
     }
     if (body.features !== undefined) {
-      throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: 'send either "features" or "feature_service", not both' });
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: 'send either "features" or "feature_service", not both',
+      });
     }
     return features.planFor({ featureService: service });
   }
@@ -37,7 +46,12 @@ function planOf(features: OnlineFeatureService, body: Record<string, unknown>): 
 export function registerFeatureRoutes(app: FastifyInstance, deps: FeatureRouteDeps): void {
   const { features, maxEntitiesPerRequest } = deps;
 
-  const respond = (request: FastifyRequest, reply: FastifyReply, result: OnlineFeaturesResult, full: boolean) => {
+  const respond = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: OnlineFeaturesResult,
+    full: boolean,
+  ) => {
     const document = buildFeastResponse(result, full);
     return request.headers.accept?.includes('msgpack')
       ? sendDocument(request, reply, document)

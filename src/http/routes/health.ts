@@ -8,7 +8,10 @@ export interface ReadinessCheck {
   check(): Promise<string | undefined> | string | undefined;
 }
 
-export function registerHealthRoutes(app: FastifyInstance, deps: { metrics: Metrics; checks: readonly ReadinessCheck[]; project: string }): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { metrics: Metrics; checks: readonly ReadinessCheck[]; project: string },
+): void {
   app.get('/healthz', (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/health', (_req, reply) => reply.type('application/json').send('{"status":"ok"}')); // Feast's path
 

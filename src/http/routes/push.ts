@@ -7,12 +7,17 @@ import type { Metrics } from '../../metrics/metrics.ts';
 import type { OnlineStore } from '../../stores/online-store.ts';
 import { requireObject } from '../validate-body.ts';
 
-export function registerPushRoutes(app: FastifyInstance, deps: { registry: Registry; store: OnlineStore; metrics: Metrics }): void {
+export function registerPushRoutes(
+  app: FastifyInstance,
+  deps: { registry: Registry; store: OnlineStore; metrics: Metrics },
+): void {
   app.post('/push', async (request) => {
     const body = requireObject(request.body);
     const target = body.push_source_name ?? body.feature_view;
     if (typeof target !== 'string' || target.length === 0) {
-      throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: 'missing "push_source_name" (or "feature_view")' });
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: 'missing "push_source_name" (or "feature_view")',
+      });
     }
     const to = body.to ?? 'online';
     if (to !== 'online' && to !== 'online_and_offline') {
@@ -22,7 +27,10 @@ export function registerPushRoutes(app: FastifyInstance, deps: { registry: Regis
     }
     const df = requireObject(body.df, '"df"') as Record<string, unknown[]>;
     const result = await pushColumns(deps.registry, deps.store, target, df);
-    deps.metrics.storeRows.inc({ view: deps.registry.viewForPush(target).name, origin: 'push' }, result.written);
+    deps.metrics.storeRows.inc(
+      { view: deps.registry.viewForPush(target).name, origin: 'push' },
+      result.written,
+    );
     return result;
   });
 }
