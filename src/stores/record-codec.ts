@@ -1,0 +1,84 @@
+/**
+ * The one byte format of a stored record, shared by the LMDB and Redis stores: plain msgpack of
+ * `[eventTsMs, ...values]`. Plain means no msgpackr records or shared structures, so any msgpack
+ * reader (Redis Lua's cmsgpack, other languages, an operator's debugging script) can decode it.
+ */
+import { Packr } from 'msgpackr';
+import type { Options } from 'msgpackr';
+
+export const RECORD_PACK_OPTIONS = {
+  // Records would turn objects into msgpackr-only extensions; rows hold no objects, but stay safe.
+  useRecords: false,
+  // msgpackr encodes `undefined` as an extension that cmsgpack rejects; the port says null anyway.
+  encodeUndefinedAsNil: true,
+  // Integers beyond 2^32 are written as float64, so reads never produce BigInt from our own data.
+  int64AsType: 'number',
+} as const satisfies Options;
+
+export function createRecordPackr(): Packr {
+  return new Packr(RECORD_PACK_OPTIONS);
+}
+
+/** Builds the stored array `[eventTsMs, ...values]`. */
+export function toRecord(eventTsMs: number, values: readonly unknown[]): unknown[] {
+  const record = new Array<unknown>(values.length + 1);
+  record[0] = eventTsMs;
+  for (let i = 0; i < values.length; i++) record[i + 1] = values[i];
+  return record;
+}
+
+/** Byte width of each msgpack number encoding after its type byte. */
+const NUMBER_WIDTH: Readonly<Record<number, number>> = {
+  0xca: 4,
+  0xcb: 8,
+  0xcc: 1,
+  0xcd: 2,
+  0xce: 4,
+  0xcf: 8,
+  0xd0: 1,
+  0xd1: 2,
+  0xd2: 4,
+  0xd3: 8,
+};
+
+/**
+ * The event timestamp of an encoded record, read from its first bytes without decoding the rest
+ * (the stale check of a write needs nothing else). `undefined` when the bytes are not a record.
+ */
+export function readEventTsMs(bytes: Buffer): number | undefined {
+  const header = bytes[0];
+  let at: number;
+  if (header === undefined) return undefined;
+  if (header >= 0x91 && header <= 0x9f) at = 1;
+  else if (header === 0xdc) at = 3;
+  else if (header === 0xdd) at = 5;
+  else return undefined;
+  const type = bytes[at];
+  if (type === undefined) return undefined;
+  if (type <= 0x7f) return type;
+  if (type >= 0xe0) return type - 0x100;
+  const width = NUMBER_WIDTH[type];
+  if (width === undefined || bytes.length < at + 1 + width) return undefined;
+  switch (type) {
+    case 0xca:
+      return bytes.readFloatBE(at + 1);
+    case 0xcb:
+      return bytes.readDoubleBE(at + 1);
+    case 0xcc:
+      return bytes.readUInt8(at + 1);
+    case 0xcd:
+      return bytes.readUInt16BE(at + 1);
+    case 0xce:
+      return bytes.readUInt32BE(at + 1);
+    case 0xcf:
+      return Number(bytes.readBigUInt64BE(at + 1));
+    case 0xd0:
+      return bytes.readInt8(at + 1);
+    case 0xd1:
+      return bytes.readInt16BE(at + 1);
+    case 0xd2:
+      return bytes.readInt32BE(at + 1);
+    default:
+      return Number(bytes.readBigInt64BE(at + 1));
+  }
+}

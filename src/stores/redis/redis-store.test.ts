@@ -1,0 +1,238 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { setTimeout as pause } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { unpack } from 'msgpackr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS, REDIS_URL, serviceAvailable, uniquePrefix } from '../../../test/support/services.ts';
+import { runOnlineStoreContract } from '../online-store.contract.ts';
+import { RedisStore } from './redis-store.ts';
+
+const redisUp = await serviceAvailable(REDIS);
+const redisServerInstalled = spawnSync('redis-server', ['--version']).status === 0;
+if (!redisServerInstalled) {
+  const message = 'redis-server is not installed: the private-server (fault) tests cannot run.';
+  if (process.env.CI === 'true') throw new Error(message);
+  console.warn(`\n!!! SKIPPING REDIS FAULT TESTS: ${message}\n`);
+}
+
+describe.skipIf(!redisUp)('RedisStore on the shared Redis', () => {
+  let admin: Redis;
+  beforeAll(() => {
+    admin = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  async function deleteKeys(pattern: string): Promise<void> {
+    for await (const keys of admin.scanStream({ match: pattern, count: 1000 })) {
+      if ((keys as string[]).length > 0) await admin.unlink(...(keys as string[]));
+    }
+  }
+
+  runOnlineStoreContract('redis', async () => {
+    const keyPrefix = uniquePrefix('redis-contract');
+    const store = await RedisStore.create({ url: REDIS_URL, project: 'p', keyPrefix });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await deleteKeys(`${keyPrefix}:*`);
+      },
+      syncReads: false,
+      asyncReadsReason: 'a Redis read is a network round trip; the port lets it return a promise',
+    };
+  });
+
+  it('lays keys out as {prefix}:{project}:{view}:{entityKey} holding plain msgpack', async () => {
+    const keyPrefix = uniquePrefix('redis-layout');
+    const store = await RedisStore.create({ url: REDIS_URL, project: 'shop', keyPrefix });
+    try {
+      await store.write('user_stats', [{ key: 'u:1', eventTsMs: 1_700_000_000_000, values: [3, 'x', null] }]);
+      await store.setMeta('watermark', '42');
+      const raw = await admin.getBuffer(`${keyPrefix}:shop:user_stats:u:1`);
+      expect(unpack(raw!)).toEqual([1_700_000_000_000, 3, 'x', null]);
+      expect(await admin.hget(`${keyPrefix}:shop:__meta`, 'watermark')).toBe('42');
+    } finally {
+      await store.close();
+      await deleteKeys(`${keyPrefix}:*`);
+    }
+  });
+
+  it("uses 'q' as the default key prefix", async () => {
+    const project = uniquePrefix('redis-default-prefix');
+    const store = await RedisStore.create({ url: REDIS_URL, project });
+    try {
+      await store.write('v', [{ key: 'k', eventTsMs: 1, values: [] }]);
+      expect(await admin.exists(`q:${project}:v:k`)).toBe(1);
+    } finally {
+      await store.close();
+      await deleteKeys(`q:${project}:*`);
+    }
+  });
+});
+
+describe('RedisStore.create without a reachable Redis', () => {
+  it('fails within its connect timeout with QUIVER_ERR_STORE_UNAVAILABLE naming the URL, not the password', async () => {
+    const port = await freePort();
+    const started = performance.now();
+    const error: unknown = await RedisStore.create({
+      url: `redis://:secret@127.0.0.1:${port}`,
+      project: 'p',
+      connectTimeoutMs: 500,
+    }).catch((err: unknown) => err);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(error).toMatchObject({ code: 'QUIVER_ERR_STORE_UNAVAILABLE', kind: 'unavailable' });
+    const message = (error as Error).message;
+    expect(message).toContain(`127.0.0.1:${port}`);
+    expect(message).not.toContain('secret');
+  });
+});
+
+describe.skipIf(!redisServerInstalled)('RedisStore against a private redis-server', () => {
+  let server: PrivateRedisServer;
+  beforeAll(async () => {
+    server = await PrivateRedisServer.start(await freePort());
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('reads 10,000 keys with a single MGET', async () => {
+    const store = await RedisStore.create({ url: server.url, project: 'wide' });
+    const admin = new Redis(server.url);
+    try {
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({ key: `k${i}`, eventTsMs: 1, values: [i] }));
+      await store.write('v', rows);
+      await admin.config('RESETSTAT');
+      const result = await store.read(
+        'v',
+        rows.map((row) => row.key),
+      );
+      expect(result[9_999]).toEqual([1, 9_999]);
+      const stats = await admin.info('commandstats');
+      expect(stats).toMatch(/cmdstat_mget:calls=1,/);
+      expect(stats).not.toMatch(/cmdstat_get:/);
+    } finally {
+      await store.close();
+      await admin.quit();
+    }
+  });
+
+  it('fails fast while Redis hangs or is down, and recovers without being recreated', async () => {
+    const store = await RedisStore.create({ url: server.url, project: 'fault' }); // commandTimeoutMs 1000
+    try {
+      await store.write('v', [{ key: 'u', eventTsMs: 1, values: [1] }]);
+      expect(await store.read('v', ['u'])).toEqual([[1, 1]]);
+
+      server.freeze();
+      await expectUnavailableWithin(1500, () => store.read('v', ['u']));
+      // A crash with a command in flight: the frozen server cannot have answered it.
+      const inFlight = Promise.resolve(store.read('v', ['u']));
+      await server.kill();
+      await expectUnavailableWithin(1500, () => inFlight);
+      await expectUnavailableWithin(1500, () => store.read('v', ['u']));
+      await expectUnavailableWithin(1500, () => store.write('v', [{ key: 'u', eventTsMs: 2, values: [2] }]));
+
+      server = await PrivateRedisServer.start(server.port);
+      // The restarted server kept nothing (no persistence); the same store must answer again.
+      expect(await retry(() => store.read('v', ['u']))).toEqual([undefined]);
+      await store.write('v', [{ key: 'u', eventTsMs: 3, values: [3] }]);
+      expect(await store.read('v', ['u'])).toEqual([[3, 3]]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+async function expectUnavailableWithin(limitMs: number, call: () => unknown): Promise<void> {
+  const started = performance.now();
+  const error = await Promise.resolve()
+    .then(call)
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  const elapsedMs = performance.now() - started;
+  expect(error).toMatchObject({ code: 'QUIVER_ERR_STORE_UNAVAILABLE', kind: 'unavailable' });
+  expect(elapsedMs).toBeLessThan(limitMs);
+}
+
+/** A redis-server child process of this test file, on its own port, persisting nothing. */
+class PrivateRedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<unknown>;
+
+  private constructor(port: number, child: ChildProcess) {
+    this.port = port;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.#child = child;
+    this.#exited = once(child, 'exit');
+  }
+
+  static async start(port: number): Promise<PrivateRedisServer> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    const server = new PrivateRedisServer(port, child);
+    await retry(() => connectOnce(port));
+    return server;
+  }
+
+  /** SIGSTOP: the server keeps its connections but answers nothing, like a hung host. */
+  freeze(): void {
+    this.#child.kill('SIGSTOP');
+  }
+
+  /** SIGKILL, so clients see a crash rather than a clean shutdown. */
+  async kill(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+  }
+}
+
+/** Retries `attempt` until it resolves, awaiting each try; fails after `attempts` tries. */
+async function retry<T>(attempt: () => T | Promise<T>, attempts = 100, pauseMs = 50): Promise<T> {
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      lastError = err;
+      await pause(pauseMs);
+    }
+  }
+  throw lastError;
+}
+
+function connectOnce(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
