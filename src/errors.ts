@@ -103,6 +103,10 @@ export const ERROR_CATALOGUE = {
     kind: 'deadline_exceeded',
     message: 'Deadline of {timeoutMs} ms passed before the request could run',
   },
+  QUIVER_ERR_CLIENT_CLOSED_REQUEST: {
+    kind: 'bad_request',
+    message: 'The client closed the request before it ran; its queued work was cancelled',
+  },
   QUIVER_ERR_RATE_LIMITED: {
     kind: 'rate_limited',
     message: 'Rate limit exceeded for {subject}; retry later',

@@ -1,0 +1,287 @@
+/**
+ * The dynamic batcher of one model: admits requests into its priority queue, and whenever a runner
+ * is free asks the policy (policy.ts) what to do — flush n requests, wait, or nothing — then runs
+ * the batch through the executor and hands each request its own outcome. The loop holds no rules of
+ * its own: it only dequeues, sets timers and counts runners.
+ *
+ * @example
+ *   const batcher = new Batcher({ name: 'fraud', policy, concurrency: 2, queue, executor });
+ *   const result = await batcher.submit(payload, rows, { priority: 1, timeoutMs: 50, signal });
+ */
+import { RequestQueue, type Dropped, type QueuedRequest } from '../admission/request-queue.ts';
+import { quiverError, type QuiverError } from '../errors.ts';
+import {
+  channels,
+  type AdmissionRejectEvent,
+  type BatchDoneEvent,
+  type BatchFlushEvent,
+} from '../metrics/events.ts';
+import { decide, type BatchingPolicy } from './policy.ts';
+
+/** Runs one batch. Returns one outcome per payload, by position: its result, or its own error. */
+export interface BatchExecutor<P, R> {
+  execute(payloads: readonly P[], rows: number): Promise<(R | Error)[]>;
+}
+
+export interface QueuePolicy {
+  readonly priorityLevels: number;
+  readonly defaultPriority: number;
+  readonly maxQueueSize: number;
+  readonly defaultTimeoutMs: number;
+}
+
+export interface BatcherOptions<P, R> {
+  readonly name: string;
+  readonly policy: BatchingPolicy;
+  readonly queue: QueuePolicy;
+  /** Batches in flight at once: the model's runner count. */
+  readonly concurrency: number;
+  readonly executor: BatchExecutor<P, R>;
+  /** Monotonic clock in ns (injectable for tests). */
+  readonly nowNs?: () => number;
+}
+
+export interface SubmitOptions {
+  /** 1 = highest; default from the queue policy. Out-of-range values are clamped. */
+  readonly priority?: number;
+  /** May only shorten the model's defaultTimeoutMs. */
+  readonly timeoutMs?: number;
+  /** Aborting (client disconnect) cancels the request if it has not started. */
+  readonly signal?: AbortSignal;
+}
+
+export interface BatcherStats {
+  readonly queued: number;
+  readonly inFlight: number;
+  readonly batches: number;
+  readonly rows: number;
+  readonly requests: number;
+}
+
+const monotonicNs = (): number => performance.now() * 1e6;
+
+export class Batcher<P, R> {
+  readonly name: string;
+  private readonly queue: RequestQueue<P, R>;
+  private readonly nowNs: () => number;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtNs = 0;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private counters = { batches: 0, rows: 0, requests: 0 };
+  private readonly onDrop = (dropped: Dropped<P, R>): void => this.dropped(dropped);
+
+  constructor(private readonly options: BatcherOptions<P, R>) {
+    this.name = options.name;
+    this.queue = new RequestQueue(options.queue.priorityLevels, options.queue.maxQueueSize);
+    this.nowNs = options.nowNs ?? monotonicNs;
+  }
+
+  get stats(): BatcherStats {
+    return { queued: this.queue.length, inFlight: this.inFlight, ...this.counters };
+  }
+
+  /** Queue depth per priority level (1-based index 0 = priority 1). */
+  depths(): number[] {
+    return Array.from({ length: this.queue.priorityLevels }, (_, i) => this.queue.depth(i + 1));
+  }
+
+  submit(payload: P, rows: number, options: SubmitOptions = {}): Promise<R> {
+    const q = this.options.queue;
+    const priority = Math.min(
+      q.priorityLevels,
+      Math.max(1, Math.trunc(options.priority ?? q.defaultPriority)),
+    );
+    if (this.closed) {
+      this.publishReject(priority, 'closed');
+      return Promise.reject(quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }));
+    }
+    if (options.signal?.aborted) return Promise.reject(quiverError('QUIVER_ERR_CLIENT_CLOSED_REQUEST'));
+    const timeoutMs = Math.min(q.defaultTimeoutMs, options.timeoutMs ?? q.defaultTimeoutMs);
+    const now = this.nowNs();
+    return new Promise<R>((resolve, reject) => {
+      const request: QueuedRequest<P, R> = {
+        payload,
+        rows,
+        priority,
+        enqueuedAtNs: now,
+        deadlineNs: now + timeoutMs * 1e6,
+        cancelled: false,
+        resolve,
+        reject,
+      };
+      if (!this.queue.offer(request)) {
+        this.publishReject(priority, 'queue_full');
+        reject(
+          quiverError(
+            'QUIVER_ERR_QUEUE_FULL',
+            { model: this.name, priority, maxQueueSize: q.maxQueueSize },
+            {
+              retryAfterS: 1,
+              details: { model: this.name, priority },
+            },
+          ),
+        );
+        return;
+      }
+      options.signal?.addEventListener('abort', () => (request.cancelled = true), { once: true });
+      this.pump();
+    });
+  }
+
+  /** Stops admitting; everything already admitted still runs. Resolves when the queue is empty and idle. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.pump();
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops at once: queued requests fail with QUIVER_ERR_SHUTTING_DOWN. In-flight batches finish. */
+  destroy(): void {
+    this.closed = true;
+    this.clearTimer();
+    for (const request of this.queue.drain())
+      request.reject(quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }));
+    this.notifyIdle();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.concurrency) {
+      const now = this.nowNs();
+      this.queue.dropDeadHeads(now, this.onDrop);
+      const decision = decide(this.queue, now, true, this.options.policy);
+      if (decision.kind === 'idle') break;
+      if (decision.kind === 'wait') {
+        if (this.closed) {
+          // Draining: nothing more will arrive, so waiting for a fuller batch only adds latency.
+          this.dispatch(this.queue.take(this.queue.length, now, this.onDrop), now);
+          continue;
+        }
+        this.armTimer(now, decision.waitUs);
+        break;
+      }
+      this.dispatch(this.queue.take(decision.requests, now, this.onDrop), now);
+    }
+    this.notifyIdle();
+  }
+
+  private dispatch(batch: QueuedRequest<P, R>[], now: number): void {
+    if (batch.length === 0) return;
+    let rows = 0;
+    for (const r of batch) rows += r.rows;
+    this.inFlight++;
+    this.counters.batches++;
+    this.counters.rows += rows;
+    this.counters.requests += batch.length;
+    if (channels.batchFlush.hasSubscribers) {
+      channels.batchFlush.publish({
+        model: this.name,
+        requests: batch.length,
+        rows,
+        queueDelayUs: (now - batch[0]!.enqueuedAtNs) / 1000,
+      } satisfies BatchFlushEvent);
+    }
+    void this.run(batch, rows, now);
+  }
+
+  private async run(batch: QueuedRequest<P, R>[], rows: number, startNs: number): Promise<void> {
+    let failed = false;
+    try {
+      const outcomes = await this.executeIsolated(batch, rows);
+      for (let i = 0; i < batch.length; i++) {
+        const outcome = outcomes[i];
+        if (outcome instanceof Error) {
+          failed = true;
+          batch[i]!.reject(outcome);
+        } else batch[i]!.resolve(outcome as R);
+      }
+    } catch (err) {
+      failed = true;
+      for (const request of batch) request.reject(err);
+    } finally {
+      this.inFlight--;
+      if (channels.batchDone.hasSubscribers) {
+        channels.batchDone.publish({
+          model: this.name,
+          rows,
+          durationUs: (this.nowNs() - startNs) / 1000,
+          failed,
+        } satisfies BatchDoneEvent);
+      }
+      this.pump();
+    }
+  }
+
+  /**
+   * A failing batch of several requests is re-run one request at a time, so one bad request fails
+   * alone and never takes the others in its batch down with it.
+   */
+  private async executeIsolated(batch: QueuedRequest<P, R>[], rows: number): Promise<(R | Error)[]> {
+    const payloads = batch.map((r) => r.payload);
+    try {
+      return await this.options.executor.execute(payloads, rows);
+    } catch (err) {
+      if (batch.length === 1) throw err;
+      const outcomes: (R | Error)[] = [];
+      for (const request of batch) {
+        try {
+          const [outcome] = await this.options.executor.execute([request.payload], request.rows);
+          outcomes.push(outcome!);
+        } catch (single) {
+          outcomes.push(single instanceof Error ? single : new Error(String(single)));
+        }
+      }
+      return outcomes;
+    }
+  }
+
+  private dropped({ request, reason }: Dropped<P, R>): void {
+    this.publishReject(request.priority, reason);
+    const timeoutMs = Math.round((request.deadlineNs - request.enqueuedAtNs) / 1e6);
+    const error: QuiverError =
+      reason === 'expired'
+        ? quiverError(
+            'QUIVER_ERR_DEADLINE_EXCEEDED',
+            { timeoutMs },
+            { details: { model: this.name, timeoutMs } },
+          )
+        : quiverError('QUIVER_ERR_CLIENT_CLOSED_REQUEST');
+    request.reject(error);
+  }
+
+  private publishReject(priority: number, reason: AdmissionRejectEvent['reason']): void {
+    if (channels.admissionReject.hasSubscribers) {
+      channels.admissionReject.publish({ model: this.name, priority, reason } satisfies AdmissionRejectEvent);
+    }
+  }
+
+  private armTimer(nowNs: number, waitUs: number): void {
+    const dueNs = nowNs + waitUs * 1000;
+    if (this.timer !== undefined && this.timerAtNs <= dueNs) return;
+    this.clearTimer();
+    this.timerAtNs = dueNs;
+    // Node timers have 1 ms resolution: a wait below 1 ms fires on the next timer tick.
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.pump();
+      },
+      Math.ceil(waitUs / 1000),
+    );
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || this.queue.length > 0 || this.inFlight > 0) return;
+    this.clearTimer();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
