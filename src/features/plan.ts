@@ -171,15 +171,18 @@ export class PlanCache {
     private readonly maxEntries = 1024,
   ) {}
 
+  // Keys cannot collide whatever a client sends: a single ref is its own key only when it holds no
+  // NUL (valid names never do); every other key starts with NUL and a tag ('s' service, 'r' refs).
   forService(name: string): ServingPlan {
-    const key = `service\u0000${name}`;
+    const key = `\u0000s${name}`;
     return (
       this.plans.get(key) ?? this.put(key, compilePlan(this.registry, this.registry.featureServiceRefs(name)))
     );
   }
 
   forRefs(refs: readonly string[]): ServingPlan {
-    const key = refs.length === 1 ? refs[0]! : refs.join('\u0000');
+    const key =
+      refs.length === 1 && !refs[0]!.includes('\u0000') ? refs[0]! : `\u0000r${JSON.stringify(refs)}`;
     return this.plans.get(key) ?? this.put(key, compilePlan(this.registry, refs));
   }
 

@@ -114,6 +114,8 @@ function epochToMs(n: number): number {
   return n / 1e6;
 }
 
+const NAIVE_DATE_TIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?$/;
+
 /**
  * Parses an event timestamp: a Date, an epoch number or bigint (seconds, ms, µs or ns, told apart by
  * magnitude), or an ISO-8601 string. Returns NaN when unparseable.
@@ -126,6 +128,8 @@ export function parseTimestampMs(raw: unknown): number {
     const trimmed = raw.trim();
     if (trimmed === '') return NaN;
     if (/^-?\d+(\.\d+)?$/.test(trimmed)) return epochToMs(Number(trimmed));
+    // A date-time without a zone is UTC (as in Feast and pandas), not the server's local time.
+    if (NAIVE_DATE_TIME.test(trimmed)) return Date.parse(`${trimmed.replace(' ', 'T')}Z`);
     return Date.parse(trimmed);
   }
   return NaN;
