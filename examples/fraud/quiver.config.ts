@@ -50,8 +50,41 @@ export default {
   featureServices: [
     { name: 'fraud_v1', features: ['user_stats:*'] },
     {
+      // What the `fraud` model reads, in its input order: 16 stored features and one computed at request time.
+      name: 'fraud_model',
+      features: [
+        'user_stats:txn_count_1h',
+        'user_stats:txn_count_24h',
+        'user_stats:txn_count_7d',
+        'user_stats:avg_amount_7d',
+        'user_stats:avg_amount_30d',
+        'user_stats:max_amount_30d',
+        'user_stats:std_amount_30d',
+        'user_stats:distinct_merchants_30d',
+        'user_stats:distinct_devices_30d',
+        'user_stats:account_age_days',
+        'user_stats:chargebacks_365d',
+        'user_stats:failed_logins_24h',
+        'user_stats:night_txn_ratio_30d',
+        'user_stats:foreign_txn_ratio_30d',
+        'user_stats:avg_session_secs',
+        'user_stats:prior_risk_score',
+        'amount_ratio:ratio',
+      ],
+    },
+    {
       name: 'fraud_realtime',
       features: ['user_stats:txn_count_1h', 'user_stats:avg_amount_30d', 'amount_ratio:ratio'],
+    },
+  ],
+  models: [
+    {
+      name: 'fraud',
+      path: './fraud.onnx', // built by examples/fraud/model/build-fraud-model.ts
+      featureService: 'fraud_model',
+      runners: 1,
+      batching: { maxBatchSize: 64, maxQueueDelayUs: 0 },
+      queue: { priorityLevels: 2, defaultPriority: 2, maxQueueSize: 1024, defaultTimeoutMs: 1000 },
     },
   ],
   server: { port: 8080 },
