@@ -56,10 +56,9 @@ export function coerceValue(type: FeatureType, raw: unknown): Coerced {
       return n !== undefined && Number.isSafeInteger(n) ? ok(n) : fail('int64', raw);
     }
     case 'float32': {
-      const n = toNumber(raw);
-      return n !== undefined && Number.isFinite(n)
-        ? ok(Math.fround(n))
-        : fail('float32 (finite number)', raw);
+      // Checked after rounding: beyond ±3.4e38 a finite float64 becomes an infinite float32.
+      const f = Math.fround(toNumber(raw) ?? NaN);
+      return Number.isFinite(f) ? ok(f) : fail('float32 (finite number)', raw);
     }
     case 'float64': {
       const n = toNumber(raw);
@@ -98,9 +97,9 @@ function coerceFloatArray(raw: unknown): Coerced {
   const out = new Array<number>(list.length);
   for (let i = 0; i < list.length; i++) {
     const v: unknown = list[i];
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      return fail(`float32[] (element ${i} is ${describe(v)})`, raw);
-    out[i] = Math.fround(v);
+    const f = typeof v === 'number' ? Math.fround(v) : NaN;
+    if (!Number.isFinite(f)) return fail(`float32[] (element ${i} is ${describe(v)})`, raw);
+    out[i] = f;
   }
   return ok(out);
 }

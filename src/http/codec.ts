@@ -9,7 +9,9 @@ import { quiverError } from '../errors.ts';
 const MSGPACK_TYPES = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
 // Plain msgpack: no shared structures or records, so any msgpack client can decode it.
 const packr = new Packr({ useRecords: false, variableMapSize: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// 64-bit integers decode as numbers, exactly as JSON.parse reads them: a BigInt would pass validation
+// (ids ≥ 2^32, epoch-ms timestamps) and then fail JSON serialization of the echoed join keys with a 500.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();

@@ -1,0 +1,314 @@
+/**
+ * The `quiver` CLI as a user runs it: `node bin/quiver.js …` in a child process, checking exit codes
+ * (0 ok, 1 runtime failure, 2 usage or config error) and what is printed. The demo is started for
+ * real, waited for by reading its stdout until the banner's URL appears, queried, and stopped with
+ * SIGTERM; its second start must be up in under 2 s.
+ */
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LmdbStore } from '../../src/stores/lmdb/lmdb-store.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin', 'quiver.js');
+
+/** The environment without QUIVER_* variables, so a developer's settings cannot change the outcome. */
+const ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.startsWith('QUIVER_')),
+);
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function quiver(args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: ENV, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(err);
+        resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'quiver-cli-'));
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('quiver CLI — usage', () => {
+  it('--help exits 0 and lists the commands', async () => {
+    const { code, stdout } = await quiver(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: quiver/m);
+    for (const command of ['demo', 'init', 'apply', 'materialize', 'serve', 'push']) {
+      expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    }
+  });
+
+  it('an unknown command exits 2', async () => {
+    const { code, stderr } = await quiver(['frobnicate']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+
+  it('an unknown option exits 2', async () => {
+    const { code, stderr } = await quiver(['apply', '--confg', 'x.ts']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown option '--confg'/);
+  });
+
+  it('apply --config <missing> exits 2 naming the path', async () => {
+    const missing = path.join(tmp, 'missing', 'quiver.config.ts');
+    const { code, stderr } = await quiver(['apply', '--config', missing]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`Config file not found: ${missing}`);
+    expect(stderr).toContain('QUIVER_ERR_CONFIG_NOT_FOUND');
+  });
+
+  it('apply on a bad config exits 2 naming the file, the field and the expectation', async () => {
+    const file = path.join(tmp, 'bad.config.ts');
+    await writeFile(
+      file,
+      `export default {
+        project: 'bad',
+        entities: [{ name: 'user', joinKeys: ['user_id'] }],
+        featureViews: [{ name: 'v', entities: ['user'], ttlSeconds: -1, schema: { x: 'int32' } }],
+      };\n`,
+    );
+    const { code, stderr } = await quiver(['apply', '--config', file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`Invalid config ${file}: 2 problems`);
+    expect(stderr).toContain('got number -1 at featureViews[0].ttlSeconds');
+    expect(stderr).toContain(
+      'expected one of int64, float32, float64, bool, string, float32[], got string "int32" at featureViews[0].schema.x',
+    );
+  });
+
+  it('apply on a config with a syntax error exits 2', async () => {
+    const file = path.join(tmp, 'syntax.config.ts');
+    await writeFile(file, 'export default { project: ;\n');
+    const { code, stderr } = await quiver(['apply', '--config', file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`Could not load config ${file}`);
+  });
+});
+
+// The repo lives in the OS temp dir, outside any package.json with "type": "module": its
+// quiver.config.ts must load all the same (regression: it failed with "Cannot require() ES Module").
+describe('quiver CLI — init, apply, materialize, push', () => {
+  let repo: string;
+  let config: string;
+
+  beforeAll(() => {
+    repo = path.join(tmp, 'repo');
+    config = path.join(repo, 'quiver.config.ts');
+  });
+
+  it('init DIR creates a repo', async () => {
+    const { code, stdout } = await quiver(['init', repo]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Created ${config} and ${path.join(repo, 'data', 'driver_stats.csv')}`);
+  });
+
+  it('init refuses to overwrite an existing repo (exit 2)', async () => {
+    const { code, stderr } = await quiver(['init', repo]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('already exists');
+  });
+
+  it('apply validates it and prints the plan', async () => {
+    const { code, stdout } = await quiver(['apply', '--config', config]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`project my_project  (${config})`);
+    expect(stdout).toContain(`online store: lmdb at ${path.join(repo, 'data', 'online')}`);
+    expect(stdout).toMatch(/driver_stats {2}key: driver_id {2}3 features {2}TTL 604800 s/);
+    expect(stdout).toContain('config is valid.');
+  });
+
+  it('materialize loads the sample data and prints the summary line', async () => {
+    const { code, stdout, stderr } = await quiver(['materialize', '--config', config]);
+    expect(code).toBe(0);
+    expect(stdout + stderr).toMatch(
+      /^driver_stats: 5 rows → 5 written, 0 stale, 0 bad in \S+ (ms|s) \([\d,]+ rows\/s\)$/m,
+    );
+  });
+
+  it('push VIEW file.csv with one bad row exits 1 and prints its line number; the good rows are written', async () => {
+    const file = path.join(tmp, 'drivers.csv');
+    const ts = new Date().toISOString();
+    await writeFile(
+      file,
+      [
+        'driver_id,event_timestamp,conv_rate,acc_rate,avg_daily_trips',
+        `2001,${ts},0.5,0.75,10`,
+        `2002,${ts},not-a-number,0.75,11`,
+        `2003,${ts},0.25,0.5,12`,
+        '',
+      ].join('\n'),
+    );
+    const { code, stdout } = await quiver(['push', 'driver_stats', file, '--config', config]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^driver_stats: 3 rows → 2 written, 0 stale, 1 bad in /m);
+    expect(stdout).toContain(
+      '  line 3: column "conv_rate": expected float32 (finite number), got string "not-a-number"',
+    );
+
+    const store = await LmdbStore.create({ path: path.join(repo, 'data', 'online') });
+    try {
+      const rows = store.read('driver_stats', ['2001', '2002', '2003']);
+      expect(rows.map((r) => r?.slice(1))).toEqual([[0.5, 0.75, 10], undefined, [0.25, 0.5, 12]]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('push of a file with an unknown column exits 2 without writing', async () => {
+    const file = path.join(tmp, 'typo.csv');
+    await writeFile(file, `driver_id,event_timestamp,conv_rat\n2004,${new Date().toISOString()},0.5\n`);
+    const { code, stderr } = await quiver(['push', 'driver_stats', file, '--config', config]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('conv_rat');
+  });
+});
+
+/** Collects a stream's text and resolves when `pattern` matches it; rejects if the process exits first. */
+function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let errText = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      const match = text.match(pattern);
+      if (match) {
+        cleanup();
+        resolve(match);
+      }
+    };
+    const onErr = (chunk: Buffer): void => {
+      errText += chunk.toString('utf8');
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      cleanup();
+      reject(
+        new Error(`exited (code ${code}, signal ${signal}) before printing ${pattern}:\n${text}\n${errText}`),
+      );
+    };
+    const cleanup = (): void => {
+      child.stdout.off('data', onData);
+      child.stderr.off('data', onErr);
+      child.off('exit', onExit);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onErr);
+    child.on('exit', onExit);
+  });
+}
+
+/** Collects everything a child writes to stderr. */
+function collectStderr(child: ChildProcessWithoutNullStreams): () => string {
+  let text = '';
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return () => text;
+}
+
+const BANNER_URL = /serving project fraud at (http:\/\/127\.0\.0\.1:(\d+))/;
+
+async function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  return code;
+}
+
+describe('quiver demo', () => {
+  let dir: string;
+  const children: ChildProcessWithoutNullStreams[] = [];
+
+  const startDemo = (): ChildProcessWithoutNullStreams => {
+    const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir, '--users', '2000', '--port', '0'], {
+      cwd: ROOT,
+      env: ENV,
+    });
+    children.push(child);
+    return child;
+  };
+
+  beforeAll(() => {
+    dir = path.join(tmp, 'demo');
+  });
+
+  afterAll(async () => {
+    // Only if a test failed half-way: stop what is still running.
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) await stop(child);
+  });
+
+  it('generates, materializes and serves; user "1" is PRESENT; SIGTERM exits 0', async () => {
+    const child = startDemo();
+    const stderr = collectStderr(child);
+    const [, url] = await waitForOutput(child, BANNER_URL);
+    expect(stderr()).toContain('Generating demo data: 2,000 users');
+    expect(stderr()).toMatch(/user_stats: 2,000 rows → 2,000 written, 0 stale, 0 bad/);
+
+    const res = await fetch(`${url}/get-online-features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        features: ['user_stats:txn_count_7d', 'user_stats:country'],
+        entities: { user_id: ['1'] },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      metadata: { feature_names: string[] };
+      results: { values: unknown[]; statuses: string[] }[];
+    };
+    expect(doc.metadata.feature_names).toEqual(['user_id', 'txn_count_7d', 'country']);
+    expect(doc.results[0]!.values).toEqual(['1']);
+    expect(doc.results[1]!.statuses).toEqual(['PRESENT']);
+    expect(doc.results[2]!.statuses).toEqual(['PRESENT']);
+    expect(typeof doc.results[1]!.values[0]).toBe('number');
+    expect(typeof doc.results[2]!.values[0]).toBe('string');
+
+    expect(await stop(child)).toBe(0);
+  }, 120_000);
+
+  it('a second start reuses the data and is healthy in under 2 s', async () => {
+    const started = performance.now();
+    const child = startDemo();
+    const stderr = collectStderr(child);
+    const [, url] = await waitForOutput(child, BANNER_URL);
+    const health = await fetch(`${url}/healthz`);
+    const elapsedMs = performance.now() - started;
+    expect(health.status).toBe(200);
+    expect(stderr()).toContain('Reusing demo data');
+    expect(stderr()).not.toContain('Generating');
+    expect(elapsedMs, `spawn → healthy took ${Math.round(elapsedMs)} ms`).toBeLessThan(2000);
+
+    // Same data as the first run: user 1 is still there.
+    const res = await fetch(`${url}/get-online-features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ feature_service: 'fraud_v1', entities: { user_id: [1, 2000, 2001] } }),
+    });
+    const doc = (await res.json()) as { results: { statuses: string[] }[] };
+    expect(doc.results[1]!.statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND']);
+
+    expect(await stop(child)).toBe(0);
+  }, 60_000);
+});
