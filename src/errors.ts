@@ -51,6 +51,11 @@ export const ERROR_CATALOGUE = {
     kind: 'bad_request',
     message: 'Feature reference "{ref}" is malformed: expected "view:feature" or "view:*"',
   },
+  QUIVER_ERR_FEATURE_NAME_COLLISION: {
+    kind: 'bad_request',
+    message:
+      'Feature names collide across views ({names}): send "full_feature_names": true to get "view__feature" names',
+  },
   QUIVER_ERR_MISSING_JOIN_KEY: {
     kind: 'bad_request',
     message: 'Missing join key "{joinKey}" in entities (needed by feature view "{view}")',

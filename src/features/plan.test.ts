@@ -20,7 +20,11 @@ const registry = new Registry(
         },
         { name: 'merchant_stats', entities: ['merchant'], schema: { sales: 'float64', rate: 'float32' } },
         // Keyed by both entities: its join keys are user_id, merchant_id, country_code.
-        { name: 'pair_stats', entities: ['user', 'merchant'], schema: { visits: 'int64' } },
+        {
+          name: 'pair_stats',
+          entities: ['user', 'merchant'],
+          schema: { visits: 'int64', txn_count: 'int64' },
+        },
       ],
       onDemandFeatureViews: [
         {
@@ -66,6 +70,7 @@ describe('compilePlan', () => {
       ],
       names: ['avg_amount'],
       fullNames: ['user_stats__avg_amount'],
+      collidingNames: [],
     });
   });
 
@@ -257,5 +262,18 @@ describe('PlanCache', () => {
     expect(() => cache.forRefs(['user_stats:txn_count\u0000merchant_stats:sales'])).toThrow(
       expect.objectContaining({ code: 'QUIVER_ERR_BAD_FEATURE_REF' }),
     );
+  });
+});
+
+describe('name collisions', () => {
+  it('lists short names shared by columns of different views, so the route can ask for full names', () => {
+    const plan = compilePlan(registry, ['user_stats:txn_count', 'pair_stats:txn_count', 'pair_stats:visits']);
+    expect(plan.names).toEqual(['txn_count', 'txn_count', 'visits']);
+    expect(plan.collidingNames).toEqual(['txn_count']);
+    expect(plan.fullNames).toEqual(['user_stats__txn_count', 'pair_stats__txn_count', 'pair_stats__visits']);
+  });
+
+  it('reports no collision for distinct names', () => {
+    expect(compilePlan(registry, ['user_stats:*', 'merchant_stats:*']).collidingNames).toEqual([]);
   });
 });

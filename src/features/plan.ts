@@ -45,6 +45,8 @@ export interface ServingPlan {
   /** Output feature names, short ("feat") and full ("view__feat"). */
   readonly names: readonly string[];
   readonly fullNames: readonly string[];
+  /** Short names used by more than one column (they need full_feature_names to be told apart). */
+  readonly collidingNames: readonly string[];
 }
 
 function parseRef(ref: string): { view: string; feature: string } {
@@ -150,13 +152,21 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
     }
   }
 
+  const names = columns.map((c) => c.feature);
+  const shortNames = new Set<string>(joinKeys);
+  const collidingNames = new Set<string>();
+  for (const name of names) {
+    if (shortNames.has(name)) collidingNames.add(name);
+    shortNames.add(name);
+  }
   return {
     joinKeys,
     views,
     onDemand,
     columns,
-    names: columns.map((c) => c.feature),
+    names,
     fullNames: columns.map((c) => `${c.view}__${c.feature}`),
+    collidingNames: [...collidingNames],
   };
 }
 

@@ -64,6 +64,15 @@ export function registerFeatureRoutes(app: FastifyInstance, deps: FeatureRouteDe
     const entities = requireObject(body.entities, '"entities"') as EntityColumns;
     const count = checkEntities(plan, entities, maxEntitiesPerRequest);
     const full = optionalBoolean(body, 'full_feature_names');
+    if (!full && plan.collidingNames.length > 0) {
+      throw quiverError(
+        'QUIVER_ERR_FEATURE_NAME_COLLISION',
+        { names: plan.collidingNames.join(', ') },
+        {
+          details: { names: plan.collidingNames },
+        },
+      );
+    }
     const result = features.fetch(plan, entities, count);
     if (result instanceof Promise) return result.then((r) => respond(request, reply, r, full));
     return respond(request, reply, result, full);
