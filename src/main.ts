@@ -9,33 +9,57 @@ import { OnlineFeatureService } from './features/online-features.ts';
 import { buildServer } from './http/server.ts';
 import { createLogger, type Logger } from './metrics/logger.ts';
 import { Metrics } from './metrics/metrics.ts';
-import { LmdbStore } from './stores/lmdb/lmdb-store.ts';
-import { MemoryStore } from './stores/memory/memory-store.ts';
+import type { ModelRuntime } from './models/model-runtime.ts';
+import { ModelManager } from './serving/model-manager.ts';
 import type { OnlineStore } from './stores/online-store.ts';
-import { RedisStore } from './stores/redis/redis-store.ts';
 
-/** Opens the configured online store (LMDB by default). */
+/**
+ * Opens the configured online store (LMDB by default). Adapters load on first use, so a process
+ * pays start-up time only for what its config uses (the < 2 s demo start depends on it).
+ */
 export async function openStore(config: ResolvedConfig): Promise<OnlineStore> {
   const s = config.onlineStore;
   switch (s.type) {
-    case 'lmdb':
+    case 'lmdb': {
+      const { LmdbStore } = await import('./stores/lmdb/lmdb-store.ts');
       return LmdbStore.create({ path: s.path! });
-    case 'redis':
+    }
+    case 'redis': {
+      const { RedisStore } = await import('./stores/redis/redis-store.ts');
       return RedisStore.create({
         url: s.url!,
         keyPrefix: s.keyPrefix,
         project: config.project,
         commandTimeoutMs: s.commandTimeoutMs,
       });
-    case 'memory':
+    }
+    case 'memory': {
+      const { MemoryStore } = await import('./stores/memory/memory-store.ts');
       return new MemoryStore();
+    }
   }
+}
+
+/** onnxruntime loads (~150 ms) only when a model is first loaded. */
+function onnxRuntime(): ModelRuntime {
+  return {
+    async load(spec) {
+      const { OnnxRuntime } = await import('./models/onnx/onnx-runtime.ts');
+      return new OnnxRuntime().load(spec);
+    },
+  };
 }
 
 export interface RunningServer {
   readonly app: FastifyInstance;
   readonly store: OnlineStore;
   readonly logger: Logger;
+  readonly models: ModelManager;
+  /**
+   * Resolves when every configured model is loaded and warm. The server listens before that: /healthz
+   * answers at once, while /readyz and model endpoints say "not ready" (503) until warm-up is done.
+   */
+  readonly modelsReady: Promise<void>;
   /** The base URL it listens on (with the real port when 0 was asked for). */
   readonly url: string;
   /** Stops accepting, finishes in-flight requests (bounded by server.drainTimeoutMs), closes deps. */
@@ -48,6 +72,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Use this store instead of opening the configured one (tests, demo). */
   store?: OnlineStore;
+  /** Use this model runtime instead of onnxruntime (tests). */
+  runtime?: ModelRuntime;
 }
 
 /** Builds every dependency, the server, and listens. */
@@ -60,7 +86,8 @@ export async function startServer(
   const registry = new Registry(config);
   const metrics = new Metrics();
   const features = new OnlineFeatureService(registry, store);
-  const app = buildServer({ config, registry, store, features, logger, metrics });
+  const models = new ModelManager({ runtime: options.runtime ?? onnxRuntime(), registry, features, logger });
+  const app = buildServer({ config, registry, store, features, logger, metrics, models });
   const port = options.port ?? config.server.port;
   const host = options.host ?? config.server.host;
   try {
@@ -69,6 +96,8 @@ export async function startServer(
     await store.close();
     throw err;
   }
+  const modelsReady = models.start();
+  modelsReady.catch(() => undefined); // the caller decides what a failed model means (serve exits)
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -77,12 +106,24 @@ export async function startServer(
     app,
     store,
     logger,
+    models,
+    modelsReady,
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${actualPort}`,
     close() {
       closing ??= (async () => {
-        const timer = setTimeout(() => app.server.closeAllConnections(), config.server.drainTimeoutMs);
+        // Stop accepting, let admitted requests finish (they hold the batchers' work), then close
+        // models and the store. Past drainTimeoutMs, whatever is left is cut off.
+        const timer = setTimeout(() => {
+          logger.warn(
+            { drainTimeoutMs: config.server.drainTimeoutMs },
+            'drain timed out; aborting what is left',
+          );
+          app.server.closeAllConnections();
+          void models.destroy();
+        }, config.server.drainTimeoutMs);
         try {
           await app.close();
+          await models.close();
         } finally {
           clearTimeout(timer);
           await store.close();

@@ -8,11 +8,14 @@ import type { ResolvedConfig } from '../config/resolved.ts';
 import type { OnlineFeatureService } from '../features/online-features.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { ModelManager } from '../serving/model-manager.ts';
 import type { OnlineStore } from '../stores/online-store.ts';
 import { installBodyParsers } from './codec.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import { registerFeatureRoutes } from './routes/features.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { registerOipRoutes } from './routes/oip-v2.ts';
+import { registerPredictRoutes } from './routes/predict.ts';
 import { registerPushRoutes } from './routes/push.ts';
 
 export interface ServerDeps {
@@ -22,6 +25,7 @@ export interface ServerDeps {
   readonly features: OnlineFeatureService;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly models: ModelManager;
   readonly readinessChecks?: readonly ReadinessCheck[];
 }
 
@@ -72,5 +76,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     maxEntitiesPerRequest: config.server.maxEntitiesPerRequest,
   });
   registerPushRoutes(app, { registry: deps.registry, store: deps.store, metrics: deps.metrics });
+  registerOipRoutes(app, { models: deps.models });
+  registerPredictRoutes(app, {
+    models: deps.models,
+    maxEntitiesPerRequest: config.server.maxEntitiesPerRequest,
+  });
   return app;
 }

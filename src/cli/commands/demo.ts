@@ -45,6 +45,7 @@ export async function prepareDemo(
   if (!existsSync(configPath) || (await readFile(configPath, 'utf8')) !== example) {
     await copyFile(path.join(EXAMPLE_DIR, 'quiver.config.ts'), configPath);
   }
+  await copyFile(path.join(EXAMPLE_DIR, 'model', 'fraud.onnx'), path.join(dir, 'fraud.onnx'));
   const config = await loadConfig(configPath);
 
   const markerPath = path.join(dir, 'data', 'demo.json');

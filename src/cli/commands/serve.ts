@@ -46,6 +46,12 @@ export async function serve(
   const logger = createLogger();
   if (options.workers > 1 && cluster.isPrimary) return runPrimary(config, options, extraBanner);
   const server = await startServer(config, { port: options.port, host: options.host, logger });
+  try {
+    await server.modelsReady;
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
   if (cluster.isWorker) process.send?.({ type: 'quiver:listening', url: server.url });
   else process.stdout.write(extraBanner?.(server.url) ?? banner({ url: server.url, config }));
   warnIfExposed(config, options.host ?? config.server.host, logger);

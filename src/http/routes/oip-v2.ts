@@ -1,0 +1,143 @@
+/**
+ * Open Inference Protocol v2 (KServe v2 / Triton HTTP): health, server and model metadata, readiness,
+ * infer, and the model repository load/unload extension. Errors keep OIP's `{"error": "..."}` shape,
+ * with Quiver's `code` beside it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { quiverError } from '../../errors.ts';
+import { validateInputs, validateOutputNames } from '../../models/model-runtime.ts';
+import { tensorToJson, tensorsFromJson } from '../../models/tensor.ts';
+import type { ModelHandle, ModelManager } from '../../serving/model-manager.ts';
+import { submitOptions } from '../request-options.ts';
+import { requireObject } from '../validate-body.ts';
+
+export const SERVER_NAME = 'quiver';
+export const SERVER_VERSION = '0.1.0';
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+/** The ready handle for a route's model (and version, when given). */
+function handleFor(models: ModelManager, params: ModelParams): ModelHandle {
+  const handle = models.get(params.model);
+  if (params.version !== undefined && params.version !== handle.version) {
+    throw quiverError(
+      'QUIVER_ERR_UNKNOWN_MODEL_VERSION',
+      { model: params.model, version: params.version },
+      {
+        details: { versions: [handle.version] },
+      },
+    );
+  }
+  return handle;
+}
+
+function outputSelection(body: Record<string, unknown>): string[] | undefined {
+  const outputs = body.outputs;
+  if (outputs === undefined || outputs === null) return undefined;
+  if (
+    !Array.isArray(outputs) ||
+    !outputs.every(
+      (o) => typeof o === 'object' && o !== null && typeof (o as { name?: unknown }).name === 'string',
+    )
+  ) {
+    throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: '"outputs" must be an array of {name}' });
+  }
+  return outputs.map((o: { name: string }) => o.name);
+}
+
+export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelManager }): void {
+  const { models } = deps;
+
+  app.get('/v2/health/live', (_req, reply) => reply.send({ live: true }));
+  // OIP: a 200 status means true, a 4xx false.
+  app.get('/v2/health/ready', (_req, reply) => {
+    const ready = models.notReady() === undefined;
+    return reply.code(ready ? 200 : 400).send({ ready });
+  });
+  app.get('/v2', (_req, reply) =>
+    reply.send({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['model_repository'] }),
+  );
+
+  const metadata = (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const handle = handleFor(models, request.params);
+    const m = handle.model.metadata;
+    return reply.send({
+      name: handle.name,
+      versions: [handle.version],
+      platform: m.platform,
+      inputs: m.inputs.map((s) => ({ name: s.name, datatype: s.datatype, shape: [...s.shape] })),
+      outputs: m.outputs.map((s) => ({ name: s.name, datatype: s.datatype, shape: [...s.shape] })),
+    });
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const ready = (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const state = models.state(request.params.model);
+    const isReady = state === 'ready';
+    if (isReady) handleFor(models, request.params);
+    return reply.code(isReady ? 200 : 400).send({ name: request.params.model, ready: isReady });
+  };
+  app.get('/v2/models/:model/ready', ready);
+  app.get('/v2/models/:model/versions/:version/ready', ready);
+
+  const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const handle = handleFor(models, request.params);
+    const body = requireObject(request.body);
+    const inputs = tensorsFromJson(body.inputs);
+    const meta = handle.model.metadata;
+    validateInputs(meta, inputs);
+    const outputNames = outputSelection(body);
+    if (outputNames !== undefined) validateOutputNames(meta, outputNames);
+    let rows = -1;
+    for (const tensor of Object.values(inputs)) {
+      const dim0 = tensor.shape[0] ?? 1;
+      if (rows !== -1 && dim0 !== rows) {
+        throw quiverError('QUIVER_ERR_INVALID_TENSOR', {
+          name: tensor.name,
+          reason: `dim 0 is ${dim0}, other inputs have ${rows}`,
+        });
+      }
+      rows = dim0;
+    }
+    const result = await handle.batcher.submit(
+      { kind: 'infer', inputs, rows, outputNames },
+      rows,
+      submitOptions(request, reply),
+    );
+    return reply.send({
+      model_name: handle.name,
+      model_version: handle.version,
+      ...(typeof body.id === 'string' ? { id: body.id } : {}),
+      outputs: Object.values(result.outputs).map(tensorToJson),
+    });
+  };
+  app.post('/v2/models/:model/infer', infer);
+  app.post('/v2/models/:model/versions/:version/infer', infer);
+
+  // Model repository extension (Triton): load / unload / index.
+  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', async (request, reply) => {
+    await models.load(request.params.model);
+    return reply.send({});
+  });
+  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/unload', async (request, reply) => {
+    await models.unload(request.params.model);
+    return reply.send({});
+  });
+  const index = (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.send(
+      models
+        .list()
+        .map((m) => ({
+          name: m.name,
+          version: m.version,
+          state: m.state.toUpperCase(),
+          ...(m.reason ? { reason: m.reason } : {}),
+        })),
+    );
+  app.post('/v2/repository/index', index);
+  app.get('/v2/repository/index', index);
+}
