@@ -126,6 +126,7 @@ export async function startServer(
           await models.close();
         } finally {
           clearTimeout(timer);
+          metrics.unsubscribe();
           await store.close();
         }
       })();

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { isQuiverError } from '../errors.ts';
 import { registerApply } from './commands/apply.ts';
+import { registerBench } from './commands/bench.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerInit } from './commands/init.ts';
 import { registerMaterialize } from './commands/materialize.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerMaterialize(program);
   registerServe(program);
   registerPush(program);
+  registerBench(program);
   return program;
 }
 

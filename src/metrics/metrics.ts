@@ -3,6 +3,7 @@
  * (metrics/events.ts) or is observed through Fastify's onResponse hook here.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { subscribeMetrics } from './subscriptions.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -31,7 +32,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Stops listening to the diagnostics channels (one Metrics per server; tests start many). */
+  readonly unsubscribe: () => void;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'quiver_' });
+    this.unsubscribe = subscribeMetrics(this.registry);
   }
 }

@@ -1,0 +1,399 @@
+/**
+ * The shared protocol of a server-vs-ceiling HTTP scenario (design §6):
+ *
+ *   for each round (BENCH_REPEATS):
+ *     Quiver alone:  start → warm-up → closed-loop throughput run (server CPU from /proc over exactly
+ *                    that run) → 1-connection latency run → stop
+ *     ceiling alone: the same, serving Quiver's real response as a fixed buffer
+ *   then the raw limits in-process (nothing else running), then optionally a profiled Quiver run.
+ *
+ * Quiver and the ceiling never run together, so they never compete for the two cores; alternating
+ * them each round spreads slow drifts of background load over both. Medians are reported.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { captureResponse, startCeiling, type CapturedResponse } from './ceiling.ts';
+import {
+  readProfile,
+  renderProfileSummary,
+  summariseProfile,
+  type ProfileSummary,
+  type ProfileWindow,
+} from './cpuprofile.ts';
+import { cpuMicrosPerRequest, measureCpu, otherLoadCores, type CpuUsage } from './proc-cpu.ts';
+import { startQuiver, type ServerProcess } from './server-process.ts';
+import type { BenchSettings, HttpRow, LimitFigure, ServerFigures, TargetResult } from './types.ts';
+import { runWrk, type LatencyUs, type WrkResult } from './wrk.ts';
+
+export interface HttpTargets {
+  /** Quiver req/s ÷ ceiling req/s at least this. */
+  readonly minRatio?: number;
+  /** Server time p99 (1 connection) at most this many µs. */
+  readonly maxServerTimeP99Us?: number;
+}
+
+export interface HttpScenarioSpec {
+  readonly scenario: string;
+  readonly variant: string;
+  readonly configPath: string;
+  /** Request path, e.g. /get-online-features. */
+  readonly path: string;
+  /** Bodies sent in rotation (several, so no single hot key is measured). */
+  readonly bodies: readonly string[];
+  readonly contentType?: string;
+  /** Checks a real response; returns a problem description, or undefined when it is right. */
+  readonly validate?: (response: CapturedResponse, body: string) => string | undefined;
+  /** Physical limits measured in-process after the HTTP runs (raw store read, ...). */
+  readonly limits?: () => Promise<{ figures: LimitFigure[]; details: unknown }>;
+  readonly targets?: HttpTargets;
+}
+
+export interface HttpScenarioOutcome {
+  readonly row: HttpRow;
+  readonly limitDetails: unknown;
+  readonly profile?: {
+    readonly files: readonly string[];
+    /** Requests completed during the profiled window. */
+    readonly requests: number;
+    readonly summary: ProfileSummary;
+    readonly markdown: string;
+  };
+  readonly warnings: readonly string[];
+}
+
+interface PhaseRuns {
+  throughput: WrkResult[];
+  latency: WrkResult[];
+  cpu: CpuUsage[];
+  latencyCpu: CpuUsage[];
+  background: number[];
+}
+
+/** Above this 1-connection p99 of the bare ceiling, the tail measures the machine, not the server. */
+const NOISY_CEILING_P99_US = 1000;
+
+/** Other load (cores busy while the server idles) above which a run is flagged as disturbed. */
+const BUSY_MACHINE_CORES = 0.3;
+
+export async function runHttpScenario(
+  spec: HttpScenarioSpec,
+  settings: BenchSettings,
+): Promise<HttpScenarioOutcome> {
+  const id = `${spec.scenario}:${spec.variant}`;
+  const log = (line: string): void => settings.log(`[${id}] ${line}`);
+  const warnings: string[] = [];
+  const quiverRuns: PhaseRuns = { throughput: [], latency: [], cpu: [], latencyCpu: [], background: [] };
+  const ceilingRuns: PhaseRuns = { throughput: [], latency: [], cpu: [], latencyCpu: [], background: [] };
+  let reference: CapturedResponse | undefined;
+
+  for (let round = 1; round <= settings.repeats; round++) {
+    const tag = `round ${round}/${settings.repeats}`;
+    const quiver = await startQuiver({ configPath: spec.configPath });
+    try {
+      if (reference === undefined) reference = await checkResponses(spec, quiver, log);
+      await runPhase(spec, settings, quiver, quiverRuns, `${tag} quiver`, log);
+    } finally {
+      await quiver.stop();
+    }
+    const ceiling = await startCeiling(reference);
+    try {
+      await runPhase(spec, settings, ceiling, ceilingRuns, `${tag} ceiling`, log);
+    } finally {
+      await ceiling.stop();
+    }
+  }
+
+  let figures: LimitFigure[] = [];
+  let limitDetails: unknown;
+  if (spec.limits !== undefined) {
+    log('raw limits (in-process)');
+    ({ figures, details: limitDetails } = await spec.limits());
+  }
+
+  let profile: HttpScenarioOutcome['profile'];
+  if (settings.profile) profile = await profileRun(spec, settings, log);
+
+  const q = figuresOf(quiverRuns);
+  const c = figuresOf(ceilingRuns);
+  const problems = [...problemsOf('quiver', quiverRuns), ...problemsOf('ceiling', ceilingRuns)];
+  if (problems.length > 0) warnings.push(...problems.map((p) => `${id}: ${p}`));
+  for (const [name, f] of [
+    ['quiver', q],
+    ['ceiling', c],
+  ] as const) {
+    const spread = (f.requestsPerSecondMax - f.requestsPerSecondMin) / f.requestsPerSecond;
+    if (settings.repeats > 1 && spread > 0.15) {
+      warnings.push(
+        `${id}: ${name} req/s varied by ${(100 * spread).toFixed(0)}% between rounds (a noisy machine); prefer the CPU µs/request figures`,
+      );
+    }
+  }
+  const busiest = Math.max(...quiverRuns.background, ...ceilingRuns.background);
+  if (busiest > BUSY_MACHINE_CORES) {
+    warnings.push(
+      `${id}: other processes kept up to ${busiest.toFixed(1)} of ${os.cpus().length} cores busy right before a measured run: ` +
+        'req/s and latencies are disturbed; CPU µs/request is the figure to trust',
+    );
+  }
+  const serverTime = {
+    quiverP99Us: q.idleLatencyUs.p99,
+    ceilingP99Us: c.idleLatencyUs.p99,
+    ownP99Us: q.idleLatencyUs.p99 - c.idleLatencyUs.p99,
+    ownP50Us: q.idleLatencyUs.p50 - c.idleLatencyUs.p50,
+  };
+  if (serverTime.ownP99Us < 0) {
+    warnings.push(
+      `${id}: the ceiling's 1-connection p99 exceeded Quiver's: noise dominates the server-time figure`,
+    );
+  }
+  const ratio = q.requestsPerSecond / c.requestsPerSecond;
+  const row: HttpRow = {
+    scenario: spec.scenario,
+    variant: spec.variant,
+    connections: settings.connections,
+    requestBodies: spec.bodies.length,
+    responseBytes: reference!.body.length,
+    quiver: q,
+    ceiling: c,
+    ratio,
+    cpuRatio: c.cpuUsPerRequest / q.cpuUsPerRequest,
+    serverTime,
+    limits: figures,
+    targets: evaluateTargets(spec.targets ?? {}, ratio, serverTime),
+    ok: problems.length === 0,
+    problems,
+  };
+  return { row, limitDetails, profile, warnings };
+}
+
+/** Sends every body once: all must answer 200 and pass `validate`. Returns the reference response. */
+async function checkResponses(
+  spec: HttpScenarioSpec,
+  server: ServerProcess,
+  log: (line: string) => void,
+): Promise<CapturedResponse> {
+  const url = server.url + spec.path;
+  const responses: CapturedResponse[] = [];
+  for (const body of spec.bodies) {
+    const response = await captureResponse(url, body, spec.contentType);
+    if (response.status !== 200) {
+      throw new Error(
+        `${url} answered ${response.status} to a benchmark request: ${response.body.toString('utf8').slice(0, 500)}`,
+      );
+    }
+    const problem = spec.validate?.(response, body);
+    if (problem !== undefined) throw new Error(`wrong response from ${url}: ${problem}`);
+    responses.push(response);
+  }
+  // The ceiling serves one of them: the one closest to the mean size.
+  const mean = responses.reduce((s, r) => s + r.body.length, 0) / responses.length;
+  const reference = responses.reduce((best, r) =>
+    Math.abs(r.body.length - mean) < Math.abs(best.body.length - mean) ? r : best,
+  );
+  log(
+    `${responses.length} request bodies checked; response ${reference.body.length} bytes (mean ${mean.toFixed(0)})`,
+  );
+  return reference;
+}
+
+async function runPhase(
+  spec: HttpScenarioSpec,
+  settings: BenchSettings,
+  server: ServerProcess,
+  runs: PhaseRuns,
+  tag: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const wrk = (connections: number, seconds: number): Promise<WrkResult> =>
+    runWrk({
+      url: server.url + spec.path,
+      bodies: spec.bodies,
+      connections,
+      seconds,
+      contentType: spec.contentType,
+    });
+  if (settings.warmupSeconds > 0) {
+    const warm = await wrk(settings.connections, settings.warmupSeconds);
+    if (!warm.ok) log(`⚠ warm-up: ${warm.problems.join('; ')}`);
+  }
+  const background = await otherLoadCores(500, server.pid);
+  runs.background.push(background);
+  const { result: throughput, cpu } = await measureCpu(server.pid, () =>
+    wrk(settings.connections, settings.seconds),
+  );
+  runs.throughput.push(throughput);
+  runs.cpu.push(cpu);
+  const { result: latency, cpu: latencyCpu } = await measureCpu(server.pid, () =>
+    wrk(1, settings.latencySeconds),
+  );
+  runs.latency.push(latency);
+  runs.latencyCpu.push(latencyCpu);
+  const cpuUs = cpuMicrosPerRequest(cpu, throughput.requests);
+  log(
+    `${tag}: ${fmtInt(throughput.requestsPerSecond)} req/s @${settings.connections}c, CPU ${cpuUs.toFixed(1)} µs/req ` +
+      `(${((100 * cpu.totalSeconds) / throughput.durationSeconds).toFixed(0)}% of a core), ` +
+      `p99 ${ms(throughput.latencyUs.p99)} @${settings.connections}c, p99 ${ms(latency.latencyUs.p99)} @1c; ` +
+      `other load before: ${background.toFixed(2)} cores` +
+      (throughput.ok && latency.ok ? '' : `  ⚠ ${[...throughput.problems, ...latency.problems].join('; ')}`),
+  );
+}
+
+/** A separate profiled run, so the profiler's overhead never touches the reported figures. */
+async function profileRun(
+  spec: HttpScenarioSpec,
+  settings: BenchSettings,
+  log: (line: string) => void,
+): Promise<HttpScenarioOutcome['profile']> {
+  const dir = path.join(settings.resultsDir, 'profiles', `${spec.scenario}-${spec.variant}-${timestamp()}`);
+  await mkdir(dir, { recursive: true });
+  const server = await startQuiver({
+    configPath: spec.configPath,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`],
+  });
+  const wrk = (seconds: number): Promise<WrkResult> =>
+    runWrk({
+      url: server.url + spec.path,
+      bodies: spec.bodies,
+      connections: settings.connections,
+      seconds,
+      contentType: spec.contentType,
+    });
+  let window: ProfileWindow;
+  let measured: WrkResult;
+  try {
+    await wrk(settings.warmupSeconds);
+    const fromUs = nowUs();
+    measured = await wrk(settings.seconds);
+    window = { fromUs, toUs: nowUs() };
+  } finally {
+    await server.stop();
+  }
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
+  if (files.length === 0) {
+    log('⚠ the profiled server wrote no .cpuprofile');
+    return undefined;
+  }
+  // Only the measured run's samples: start-up and warm-up are cut out.
+  const summary = summariseProfile(await readProfile(files[0]!), window);
+  log(`profile: ${files[0]} (${fmtInt(measured.requestsPerSecond)} req/s while profiling)`);
+  return {
+    files,
+    requests: measured.requests,
+    summary: { ...summary, functions: summary.functions.slice(0, 200) },
+    markdown: renderProfileSummary(summary, { requests: measured.requests }),
+  };
+}
+
+/** Sampling interval of profiled runs: fine enough for µs-scale request handling. */
+const PROFILE_INTERVAL_US = 100;
+
+/** The clock of V8's profile timestamps (CLOCK_MONOTONIC), in µs. */
+function nowUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function medianLatency(runs: readonly WrkResult[]): LatencyUs {
+  const pick = (k: keyof LatencyUs): number => median(runs.map((r) => r.latencyUs[k]));
+  return {
+    min: pick('min'),
+    max: pick('max'),
+    mean: pick('mean'),
+    stdev: pick('stdev'),
+    p50: pick('p50'),
+    p90: pick('p90'),
+    p99: pick('p99'),
+    p999: pick('p999'),
+  };
+}
+
+function figuresOf(runs: PhaseRuns): ServerFigures {
+  const rps = runs.throughput.map((r) => r.requestsPerSecond);
+  const cpuSeconds = runs.cpu.reduce((s, c) => s + c.totalSeconds, 0);
+  const requests = runs.throughput.reduce((s, r) => s + r.requests, 0);
+  const wall = runs.throughput.reduce((s, r) => s + r.durationSeconds, 0);
+  return {
+    requestsPerSecond: median(rps),
+    requestsPerSecondMin: Math.min(...rps),
+    requestsPerSecondMax: Math.max(...rps),
+    cpuUsPerRequest: requests > 0 ? (cpuSeconds * 1e6) / requests : Number.NaN,
+    cpuUtilisation: wall > 0 ? cpuSeconds / wall : Number.NaN,
+    loadLatencyUs: medianLatency(runs.throughput),
+    idleLatencyUs: medianLatency(runs.latency),
+    idleCpuUsPerRequest: cpuPerRequest(runs.latencyCpu, runs.latency),
+    throughputRuns: runs.throughput,
+    latencyRuns: runs.latency,
+    latencyCpu: runs.latencyCpu,
+    cpu: runs.cpu,
+    backgroundCores: runs.background,
+  };
+}
+
+function cpuPerRequest(cpu: readonly CpuUsage[], runs: readonly WrkResult[]): number {
+  const seconds = cpu.reduce((s, c) => s + c.totalSeconds, 0);
+  const requests = runs.reduce((s, r) => s + r.requests, 0);
+  return requests > 0 ? (seconds * 1e6) / requests : Number.NaN;
+}
+
+function problemsOf(name: string, runs: PhaseRuns): string[] {
+  const out: string[] = [];
+  runs.throughput.forEach((r, i) =>
+    r.problems.forEach((p) => out.push(`${name} throughput run ${i + 1}: ${p}`)),
+  );
+  runs.latency.forEach((r, i) => r.problems.forEach((p) => out.push(`${name} latency run ${i + 1}: ${p}`)));
+  return out;
+}
+
+export function evaluateTargets(
+  targets: HttpTargets,
+  ratio: number,
+  serverTime: HttpRow['serverTime'],
+): TargetResult[] {
+  const out: TargetResult[] = [];
+  if (targets.minRatio !== undefined) {
+    out.push({
+      label: `req/s ≥ ${Math.round(targets.minRatio * 100)}% of ceiling`,
+      verdict: ratio >= targets.minRatio ? 'pass' : 'fail',
+      actual: `${(ratio * 100).toFixed(0)}%`,
+    });
+  }
+  if (targets.maxServerTimeP99Us !== undefined) {
+    const limit = targets.maxServerTimeP99Us;
+    // A bare HTTP exchange on loopback takes ~0.1 ms; a ceiling p99 far above that means scheduling
+    // stalls from other load dominate the tail, and no p99 verdict can be drawn from this run.
+    const noisy = serverTime.ceilingP99Us > NOISY_CEILING_P99_US;
+    out.push({
+      label: `server time p99 ≤ ${limit / 1000} ms`,
+      verdict:
+        serverTime.quiverP99Us <= limit
+          ? 'pass'
+          : noisy
+            ? 'inconclusive'
+            : serverTime.ownP99Us <= limit
+              ? 'pass-own'
+              : 'fail',
+      actual:
+        `≤ ${ms(serverTime.quiverP99Us)}, own ≈ ${ms(serverTime.ownP99Us)}, own p50 ≈ ${ms(serverTime.ownP50Us)}` +
+        (noisy ? `; the ceiling's own p99 was ${ms(serverTime.ceilingP99Us)}: machine noise` : ''),
+    });
+  }
+  return out;
+}
+
+export function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
+}
+
+export function ms(us: number): string {
+  return Number.isFinite(us) ? `${(us / 1000).toFixed(2)} ms` : '-';
+}
+
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\..*$/, '').replace(/:/g, '-');
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateTargets } from './http-scenario.ts';
+import { renderMarkdown } from './report.ts';
+import type { HttpRow, ScenarioResult, ServerFigures } from './types.ts';
+import type { LatencyUs, WrkResult } from './wrk.ts';
+
+const latency = (p50: number, p99: number): LatencyUs => ({
+  min: 1,
+  max: p99 * 2,
+  mean: p50,
+  stdev: 1,
+  p50,
+  p90: p99 / 2,
+  p99,
+  p999: p99 * 1.5,
+});
+
+function figures(rps: number, cpuUs: number, idle: LatencyUs): ServerFigures {
+  return {
+    requestsPerSecond: rps,
+    requestsPerSecondMin: rps * 0.95,
+    requestsPerSecondMax: rps * 1.05,
+    cpuUsPerRequest: cpuUs,
+    cpuUtilisation: 0.97,
+    loadLatencyUs: latency(2000, 5000),
+    idleLatencyUs: idle,
+    idleCpuUsPerRequest: cpuUs * 1.5,
+    throughputRuns: [] as WrkResult[],
+    latencyRuns: [] as WrkResult[],
+    cpu: [],
+    latencyCpu: [],
+    backgroundCores: [0.05],
+  };
+}
+
+describe('evaluateTargets', () => {
+  const time = (quiverP99Us: number, ceilingP99Us: number) => ({
+    quiverP99Us,
+    ceilingP99Us,
+    ownP99Us: quiverP99Us - ceilingP99Us,
+    ownP50Us: 100,
+  });
+  it('judges the throughput ratio', () => {
+    expect(evaluateTargets({ minRatio: 0.8 }, 0.85, time(0, 0))[0]).toMatchObject({
+      verdict: 'pass',
+      actual: '85%',
+    });
+    expect(evaluateTargets({ minRatio: 0.8 }, 0.5, time(0, 0))[0]!.verdict).toBe('fail');
+  });
+  it('judges server time by the upper bound first, then by own time, unless the run was too noisy', () => {
+    const t = (q: number, c: number) =>
+      evaluateTargets({ maxServerTimeP99Us: 1000 }, 1, time(q, c))[0]!.verdict;
+    expect(t(900, 200)).toBe('pass');
+    expect(t(1100, 200)).toBe('pass-own');
+    expect(t(1500, 200)).toBe('fail');
+    expect(t(9000, 5000)).toBe('inconclusive');
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('renders one line per row, flags invalid rows and prints the footnotes', () => {
+    const row: HttpRow = {
+      scenario: 'features-1',
+      variant: 'lmdb',
+      connections: 32,
+      requestBodies: 1000,
+      responseBytes: 2042,
+      quiver: figures(20_000, 45, latency(150, 400)),
+      ceiling: figures(25_000, 36, latency(60, 120)),
+      ratio: 0.8,
+      cpuRatio: 0.8,
+      serverTime: { quiverP99Us: 400, ceilingP99Us: 120, ownP99Us: 280, ownP50Us: 90 },
+      limits: [{ label: 'lmdb read(1 key)', usPerOp: 1.9 }],
+      targets: evaluateTargets({ minRatio: 0.8 }, 0.8, {
+        quiverP99Us: 400,
+        ceilingP99Us: 120,
+        ownP99Us: 280,
+        ownP50Us: 90,
+      }),
+      ok: false,
+      problems: ['quiver throughput run 1: 3 socket errors'],
+    };
+    const result: ScenarioResult = {
+      id: 'features-1:lmdb',
+      description: 'test',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:01:00.000Z',
+      settings: {
+        seconds: 10,
+        latencySeconds: 5,
+        warmupSeconds: 2,
+        repeats: 2,
+        connections: 32,
+        profile: false,
+        dataDir: '/d',
+        resultsDir: '/r',
+      },
+      machine: { node: 'v20', cpus: 2, cpuModel: 'cpu', loadAvgBefore: [1], loadAvgAfter: [1], wrk: 'wrk 4' },
+      rows: [row],
+      warnings: ['features-1:lmdb: quiver throughput run 1: 3 socket errors'],
+    };
+    const md = renderMarkdown([result]);
+    expect(md).toContain(
+      '| ⚠ features-1 | lmdb | 20,000 | 25,000 | 80% | 45.0 / 36.0 | 80% | 1.9 | 0.40 ms / 0.28 ms · 0.09 ms | 67.5 / 54.0 |',
+    );
+    expect(md).toContain('✅ req/s ≥ 80% of ceiling (80%)');
+    expect(md).toContain('**⚠ INVALID: 1 row(s)');
+    expect(md).toContain('2. Server CPU time per request');
+  });
+});

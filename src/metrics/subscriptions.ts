@@ -1,0 +1,110 @@
+/**
+ * Turns the diagnostics channels hot code publishes on into Prometheus metrics. Subscribing is the
+ * only coupling: batching/, admission/ and models/ never import prom-client.
+ */
+import type { Channel } from 'node:diagnostics_channel';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { modelChannels, type ModelRunEvent, type ModelRunnerEvent } from '../models/events.ts';
+import { channels, type AdmissionRejectEvent, type BatchDoneEvent, type BatchFlushEvent } from './events.ts';
+
+const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const US_BUCKETS = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000];
+
+/** Subscribes metrics to the channels; returns the unsubscribe function (for tests and shutdown). */
+export function subscribeMetrics(registry: Registry): () => void {
+  const registers = [registry];
+  const batchRows = new Histogram({
+    name: 'quiver_batch_rows',
+    help: 'Rows per executed batch',
+    labelNames: ['model'] as const,
+    buckets: SIZE_BUCKETS,
+    registers,
+  });
+  const batchRequests = new Histogram({
+    name: 'quiver_batch_requests',
+    help: 'Requests per executed batch',
+    labelNames: ['model'] as const,
+    buckets: SIZE_BUCKETS,
+    registers,
+  });
+  const queueDelay = new Histogram({
+    name: 'quiver_batch_queue_delay_us',
+    help: 'Wait of the oldest request in a batch, µs',
+    labelNames: ['model'] as const,
+    buckets: US_BUCKETS,
+    registers,
+  });
+  const batchDuration = new Histogram({
+    name: 'quiver_batch_duration_us',
+    help: 'Batch execution time incl. feature read, µs',
+    labelNames: ['model', 'failed'] as const,
+    buckets: US_BUCKETS,
+    registers,
+  });
+  const rejected = new Counter({
+    name: 'quiver_admission_rejected_total',
+    help: 'Requests rejected or dropped before running',
+    labelNames: ['model', 'priority', 'reason'] as const,
+    registers,
+  });
+  const compute = new Histogram({
+    name: 'quiver_model_compute_us',
+    help: 'Model compute time per batch on the runner thread, µs',
+    labelNames: ['model'] as const,
+    buckets: US_BUCKETS,
+    registers,
+  });
+  const handoff = new Histogram({
+    name: 'quiver_model_handoff_us',
+    help: 'Thread hand-off overhead per batch (round trip minus compute), µs',
+    labelNames: ['model'] as const,
+    buckets: US_BUCKETS,
+    registers,
+  });
+  const runnerEvents = new Counter({
+    name: 'quiver_model_runner_events_total',
+    help: 'Runner threads crashed or restarted',
+    labelNames: ['model', 'event'] as const,
+    registers,
+  });
+
+  const onFlush = (message: unknown): void => {
+    const e = message as BatchFlushEvent;
+    batchRows.observe({ model: e.model }, e.rows);
+    batchRequests.observe({ model: e.model }, e.requests);
+    queueDelay.observe({ model: e.model }, e.queueDelayUs);
+  };
+  const onDone = (message: unknown): void => {
+    const e = message as BatchDoneEvent;
+    batchDuration.observe({ model: e.model, failed: String(e.failed) }, e.durationUs);
+  };
+  const onReject = (message: unknown): void => {
+    const e = message as AdmissionRejectEvent;
+    rejected.inc({ model: e.model, priority: String(e.priority), reason: e.reason });
+  };
+  const onRun = (message: unknown): void => {
+    const e = message as ModelRunEvent;
+    if (e.failed) return;
+    compute.observe({ model: e.model }, e.computeUs);
+    handoff.observe({ model: e.model }, Math.max(0, e.roundTripUs - e.computeUs));
+  };
+  const onRunner = (message: unknown): void => {
+    const e = message as ModelRunnerEvent;
+    runnerEvents.inc({ model: e.model, event: e.event });
+  };
+
+  const subscriptions: [
+    { subscribe(fn: (m: unknown) => void): void; unsubscribe(fn: (m: unknown) => void): boolean },
+    (m: unknown) => void,
+  ][] = [
+    [channels.batchFlush, onFlush],
+    [channels.batchDone, onDone],
+    [channels.admissionReject, onReject],
+    [modelChannels.run, onRun],
+    [modelChannels.runner, onRunner],
+  ];
+  for (const [channel, fn] of subscriptions) channel.subscribe(fn);
+  return () => {
+    for (const [channel, fn] of subscriptions) channel.unsubscribe(fn);
+  };
+}
