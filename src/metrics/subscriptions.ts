@@ -93,10 +93,7 @@ export function subscribeMetrics(registry: Registry): () => void {
     runnerEvents.inc({ model: e.model, event: e.event });
   };
 
-  const subscriptions: [
-    { subscribe(fn: (m: unknown) => void): void; unsubscribe(fn: (m: unknown) => void): boolean },
-    (m: unknown) => void,
-  ][] = [
+  const subscriptions: [Channel, (m: unknown) => void][] = [
     [channels.batchFlush, onFlush],
     [channels.batchDone, onDone],
     [channels.admissionReject, onReject],
