@@ -5,7 +5,10 @@ import { STATUS_BY_KIND } from './http/error-handler.ts';
 
 const docs = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 const documented = new Map(
-  [...docs.matchAll(/^\| `(QUIVER_ERR_\w+)` \| (\d{3}) \| (\w+) \|/gm)].map((m) => [m[1]!, { status: Number(m[2]), kind: m[3]! }]),
+  [...docs.matchAll(/^\| `(QUIVER_ERR_\w+)` \| (\d{3}) \| (\w+) \|/gm)].map((m) => [
+    m[1]!,
+    { status: Number(m[2]), kind: m[3]! },
+  ]),
 );
 
 describe('error catalogue', () => {
@@ -24,12 +27,18 @@ describe('error catalogue', () => {
   });
 
   it('fills message templates and keeps unknown placeholders visible', () => {
-    expect(formatMessage('view "{view}" at {n}', { view: 'user_stats', n: 3 })).toBe('view "user_stats" at 3');
+    expect(formatMessage('view "{view}" at {n}', { view: 'user_stats', n: 3 })).toBe(
+      'view "user_stats" at 3',
+    );
     expect(formatMessage('missing {other}', {})).toBe('missing {other}');
   });
 
   it('builds typed errors carrying code, kind, details and retry hint', () => {
-    const err = quiverError('QUIVER_ERR_QUEUE_FULL', { model: 'm', priority: 1, maxQueueSize: 8 }, { details: { a: 1 }, retryAfterS: 2 });
+    const err = quiverError(
+      'QUIVER_ERR_QUEUE_FULL',
+      { model: 'm', priority: 1, maxQueueSize: 8 },
+      { details: { a: 1 }, retryAfterS: 2 },
+    );
     expect(err).toBeInstanceOf(QuiverError);
     expect(err.code satisfies ErrorCode).toBe('QUIVER_ERR_QUEUE_FULL');
     expect(err.kind).toBe('unavailable');

@@ -2,6 +2,8 @@
  * The composition root: the only module that picks implementations (store adapters, later model
  * runtimes and brokers) and wires them into the server. CLI commands call into here.
  */
+import diagnostics from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from './config/registry.ts';
 import type { ResolvedConfig } from './config/resolved.ts';
@@ -87,7 +89,17 @@ export async function startServer(
   const metrics = new Metrics();
   const features = new OnlineFeatureService(registry, store);
   const models = new ModelManager({ runtime: options.runtime ?? onnxRuntime(), registry, features, logger });
-  const app = buildServer({ config, registry, store, features, logger, metrics, models });
+  const app = buildServer({
+    config,
+    registry,
+    store,
+    features,
+    logger,
+    metrics,
+    models,
+    // /readyz says "not ready" until every model is loaded and warm (and while one is unloaded).
+    readinessChecks: [{ name: 'models', check: () => models.notReady() }],
+  });
   const port = options.port ?? config.server.port;
   const host = options.host ?? config.server.host;
   try {
@@ -121,8 +133,18 @@ export async function startServer(
           app.server.closeAllConnections();
           void models.destroy();
         }, config.server.drainTimeoutMs);
+        // Closing reaps only the keep-alive connections idle at that moment (fastify#7044): one whose
+        // request is still running goes idle later and would hold app.close() for keepAliveTimeout
+        // (72 s, so the drain always timed out). End each such connection once its response is sent.
+        const endAfterResponse = (message: unknown): void => {
+          const { server, socket } = message as { server: unknown; socket: Socket };
+          if (server === app.server) socket.end();
+        };
+        diagnostics.subscribe('http.server.response.finish', endAfterResponse);
         try {
-          await app.close();
+          await app
+            .close()
+            .finally(() => diagnostics.unsubscribe('http.server.response.finish', endAfterResponse));
           await models.close();
         } finally {
           clearTimeout(timer);

@@ -5,6 +5,7 @@
  */
 import type { FeatureType } from '../config/types.ts';
 import type { OnlineFeaturesResult } from './online-features.ts';
+import { formatTimestamp } from './timestamp.ts';
 import {
   NOT_FOUND,
   NULL_VALUE,
@@ -25,12 +26,6 @@ export interface FeastColumn {
 export interface FeastResponse {
   metadata: { feature_names: string[] };
   results: FeastColumn[];
-}
-
-/** RFC 3339 without a fractional part when it is zero, as Feast (protobuf JSON) prints timestamps. */
-export function formatTimestamp(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 function outputValue(type: FeatureType, value: number): number {

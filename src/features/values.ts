@@ -22,6 +22,39 @@ const fail = (expected: string, raw: unknown): Coerced => ({ ok: false, expected
 const ok = (value: unknown): Coerced => ({ ok: true, value });
 const NULL: Coerced = { ok: true, value: null };
 
+/** Significant digits written in a decimal literal (leading zeros and any exponent not counted). */
+function significantDigits(text: string): number {
+  let count = 0;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 101 || c === 69) break; // e, E
+    if (c >= 48 && c <= 57 && (started || c !== 48)) {
+      started = true;
+      count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * A float32 value, held as the double with the shortest decimal form that rounds to the same
+ * float32: 34.97 rather than 34.970001220703125. Float32 semantics are exact (Math.fround of the
+ * result is the float32), responses are shorter, and printing it is ~2x faster, which matters when
+ * a response holds thousands of values. Decimals of at most 6 significant digits always name their
+ * float32 uniquely (FLT_DIG), so the common case costs one scan of the input text.
+ */
+export function float32Value(n: number, text?: string): number {
+  const f = Math.fround(n);
+  if (!Number.isFinite(f) || f === 0) return f;
+  if (significantDigits(text ?? `${n}`) <= 6) return n;
+  for (let precision = 1; precision <= 9; precision++) {
+    const candidate = Number(f.toPrecision(precision));
+    if (Math.fround(candidate) === f) return candidate;
+  }
+  return f;
+}
+
 /** True for the raw values that mean "no value" (stored as null, served as NULL_VALUE). */
 export function isNullish(raw: unknown): boolean {
   return raw === null || raw === undefined || raw === '';
@@ -57,8 +90,10 @@ export function coerceValue(type: FeatureType, raw: unknown): Coerced {
     }
     case 'float32': {
       // Checked after rounding: beyond ±3.4e38 a finite float64 becomes an infinite float32.
-      const f = Math.fround(toNumber(raw) ?? NaN);
-      return Number.isFinite(f) ? ok(f) : fail('float32 (finite number)', raw);
+      const n = toNumber(raw) ?? NaN;
+      return Number.isFinite(Math.fround(n))
+        ? ok(float32Value(n, typeof raw === 'string' ? raw : undefined))
+        : fail('float32 (finite number)', raw);
     }
     case 'float64': {
       const n = toNumber(raw);
@@ -99,7 +134,7 @@ function coerceFloatArray(raw: unknown): Coerced {
     const v: unknown = list[i];
     const f = typeof v === 'number' ? Math.fround(v) : NaN;
     if (!Number.isFinite(f)) return fail(`float32[] (element ${i} is ${describe(v)})`, raw);
-    out[i] = f;
+    out[i] = float32Value(v as number);
   }
   return ok(out);
 }

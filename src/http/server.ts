@@ -2,6 +2,7 @@
  * Builds the Fastify app from its dependencies (composed in main.ts). Nothing here opens stores or
  * models; buildServer only wires routes, parsers, error handling and observation hooks.
  */
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from '../config/registry.ts';
 import type { ResolvedConfig } from '../config/resolved.ts';
@@ -12,6 +13,7 @@ import type { ModelManager } from '../serving/model-manager.ts';
 import type { OnlineStore } from '../stores/online-store.ts';
 import { installBodyParsers } from './codec.ts';
 import { installErrorHandlers } from './error-handler.ts';
+import { FastPath } from './fast-path.ts';
 import { registerFeatureRoutes } from './routes/features.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { registerOipRoutes } from './routes/oip-v2.ts';
@@ -31,7 +33,17 @@ export interface ServerDeps {
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config } = deps;
+  let fastPath: FastPath | undefined;
+  let closing = false;
   const app: FastifyInstance = Fastify({
+    // The hottest route bypasses Fastify (see fast-path.ts); everything else goes through it.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (fastPath === undefined || !fastPath.handle(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = 72_000; // Fastify's default, above common load-balancer idle timeouts
+      return server;
+    },
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request logs cost more than the feature lookup itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -71,9 +83,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       ...(deps.readinessChecks ?? []),
     ],
   });
-  registerFeatureRoutes(app, {
-    features: deps.features,
-    maxEntitiesPerRequest: config.server.maxEntitiesPerRequest,
+  const featureDeps = { features: deps.features, maxEntitiesPerRequest: config.server.maxEntitiesPerRequest };
+  registerFeatureRoutes(app, featureDeps);
+  fastPath = new FastPath({
+    route: featureDeps,
+    maxBodyBytes: config.server.maxBodyBytes,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    isClosing: () => closing,
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
   registerPushRoutes(app, { registry: deps.registry, store: deps.store, metrics: deps.metrics });
   registerOipRoutes(app, { models: deps.models });

@@ -69,7 +69,7 @@ describe('POST /push', () => {
         { values: [2001, 2002], statuses: ['PRESENT', 'PRESENT'], event_timestamps: [EPOCH, EPOCH] },
         { values: [11, 12], statuses: ['PRESENT', 'PRESENT'], event_timestamps: [T, T] },
         // float32 features are stored as float32: 0.1 comes back as the nearest float32.
-        { values: [Math.fround(0.1), 20.5], statuses: ['PRESENT', 'PRESENT'], event_timestamps: [T, T] },
+        { values: [0.1, 20.5], statuses: ['PRESENT', 'PRESENT'], event_timestamps: [T, T] },
         { values: [0.1, null], statuses: ['PRESENT', 'NULL_VALUE'], event_timestamps: [T, T] },
         { values: [true, false], statuses: ['PRESENT', 'PRESENT'], event_timestamps: [T, T] },
         { values: ['NL', 'DE'], statuses: ['PRESENT', 'PRESENT'], event_timestamps: [T, T] },

@@ -1,10 +1,13 @@
 /**
- * POST /get-online-features — Feast-compatible. The hot path: parse (done by the body parser),
- * a cached plan lookup, one store read per view, one serialization.
+ * POST /get-online-features — Feast-compatible. The hot path: a parsed body, a cached plan lookup,
+ * one store read per view, one serialization straight from the stored rows. The same logic serves
+ * the raw node:http fast path (http/fast-path.ts) and the Fastify route (used by inject and as the
+ * fallback), so both answer identically.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { quiverError } from '../../errors.ts';
-import { buildFeastResponse, feastResponseJson } from '../../features/feast-response.ts';
+import { feastJson } from '../../features/feast-json.ts';
+import { buildFeastResponse } from '../../features/feast-response.ts';
 import {
   checkEntities,
   type EntityColumns,
@@ -12,12 +15,17 @@ import {
   type OnlineFeaturesResult,
 } from '../../features/online-features.ts';
 import type { ServingPlan } from '../../features/plan.ts';
-import { sendDocument } from '../codec.ts';
+import { packMsgpack } from '../codec.ts';
 import { optionalBoolean, requireObject, stringArray } from '../validate-body.ts';
 
 export interface FeatureRouteDeps {
   readonly features: OnlineFeatureService;
   readonly maxEntitiesPerRequest: number;
+}
+
+export interface EncodedResponse {
+  readonly contentType: string;
+  readonly body: string | Buffer;
 }
 
 function planOf(features: OnlineFeatureService, body: Record<string, unknown>): ServingPlan {
@@ -43,38 +51,44 @@ function planOf(features: OnlineFeatureService, body: Record<string, unknown>): 
   return features.planFor({ features: stringArray(body, 'features') });
 }
 
+function encode(result: OnlineFeaturesResult, full: boolean, msgpack: boolean): EncodedResponse {
+  return msgpack
+    ? { contentType: 'application/msgpack', body: packMsgpack(buildFeastResponse(result, full)) }
+    : { contentType: 'application/json', body: feastJson(result, full) };
+}
+
+/** Validates a parsed request body, reads the features and encodes the response. */
+export function getOnlineFeatures(
+  deps: FeatureRouteDeps,
+  rawBody: unknown,
+  msgpack: boolean,
+): EncodedResponse | Promise<EncodedResponse> {
+  const body = requireObject(rawBody);
+  const plan = planOf(deps.features, body);
+  const entities = requireObject(body.entities, '"entities"') as EntityColumns;
+  const count = checkEntities(plan, entities, deps.maxEntitiesPerRequest);
+  const full = optionalBoolean(body, 'full_feature_names');
+  if (!full && plan.collidingNames.length > 0) {
+    throw quiverError(
+      'QUIVER_ERR_FEATURE_NAME_COLLISION',
+      { names: plan.collidingNames.join(', ') },
+      {
+        details: { names: plan.collidingNames },
+      },
+    );
+  }
+  const result = deps.features.fetch(plan, entities, count);
+  if (result instanceof Promise) return result.then((r) => encode(r, full, msgpack));
+  return encode(result, full, msgpack);
+}
+
 export function registerFeatureRoutes(app: FastifyInstance, deps: FeatureRouteDeps): void {
-  const { features, maxEntitiesPerRequest } = deps;
-
-  const respond = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    result: OnlineFeaturesResult,
-    full: boolean,
-  ) => {
-    const document = buildFeastResponse(result, full);
-    return request.headers.accept?.includes('msgpack')
-      ? sendDocument(request, reply, document)
-      : reply.type('application/json').send(feastResponseJson(document));
-  };
-
-  app.post('/get-online-features', (request, reply) => {
-    const body = requireObject(request.body);
-    const plan = planOf(features, body);
-    const entities = requireObject(body.entities, '"entities"') as EntityColumns;
-    const count = checkEntities(plan, entities, maxEntitiesPerRequest);
-    const full = optionalBoolean(body, 'full_feature_names');
-    if (!full && plan.collidingNames.length > 0) {
-      throw quiverError(
-        'QUIVER_ERR_FEATURE_NAME_COLLISION',
-        { names: plan.collidingNames.join(', ') },
-        {
-          details: { names: plan.collidingNames },
-        },
-      );
-    }
-    const result = features.fetch(plan, entities, count);
-    if (result instanceof Promise) return result.then((r) => respond(request, reply, r, full));
-    return respond(request, reply, result, full);
+  app.post('/get-online-features', async (request, reply) => {
+    const encoded = await getOnlineFeatures(
+      deps,
+      request.body,
+      request.headers.accept?.includes('msgpack') === true,
+    );
+    return reply.type(encoded.contentType).send(encoded.body);
   });
 }

@@ -129,14 +129,12 @@ export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelMan
   });
   const index = (_req: FastifyRequest, reply: FastifyReply) =>
     reply.send(
-      models
-        .list()
-        .map((m) => ({
-          name: m.name,
-          version: m.version,
-          state: m.state.toUpperCase(),
-          ...(m.reason ? { reason: m.reason } : {}),
-        })),
+      models.list().map((m) => ({
+        name: m.name,
+        version: m.version,
+        state: m.state.toUpperCase(),
+        ...(m.reason ? { reason: m.reason } : {}),
+      })),
     );
   app.post('/v2/repository/index', index);
   app.get('/v2/repository/index', index);
