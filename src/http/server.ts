@@ -33,13 +33,13 @@ export interface ServerDeps {
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config } = deps;
-  let fastPath: FastPath | undefined;
   let closing = false;
   const app: FastifyInstance = Fastify({
     // The hottest route bypasses Fastify (see fast-path.ts); everything else goes through it.
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
-        if (fastPath === undefined || !fastPath.handle(req, res)) handler(req, res);
+        // Requests arrive only after listen(), by which time fastPath is initialised below.
+        if (!fastPath.handle(req, res)) handler(req, res);
       });
       server.keepAliveTimeout = 72_000; // Fastify's default, above common load-balancer idle timeouts
       return server;
@@ -85,7 +85,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   const featureDeps = { features: deps.features, maxEntitiesPerRequest: config.server.maxEntitiesPerRequest };
   registerFeatureRoutes(app, featureDeps);
-  fastPath = new FastPath({
+  const fastPath = new FastPath({
     route: featureDeps,
     maxBodyBytes: config.server.maxBodyBytes,
     metrics: deps.metrics,
