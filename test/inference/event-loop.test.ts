@@ -1,7 +1,8 @@
 /**
  * The event loop must never stall on inference (design §5): models run in worker threads. Under
- * sustained concurrent predict load the main thread's event-loop delay stays low. A coarse CI guard
- * (p99 < 20 ms on a shared 2-core machine); the real numbers belong in the benchmark.
+ * sustained concurrent predict load the main thread's event-loop delay stays low (a coarse guard on
+ * a shared 2-core machine; the real numbers belong in the benchmark), and one long inference never
+ * stalls it: the sharp test, since main-thread inference would stall the loop for the whole run.
  *
  * The load comes from a worker thread (fixtures/load-worker.mjs): with 64 fetch loops in the main
  * thread, the client's own work dominates the measurement (p99 ≈ 35–45 ms here even against
@@ -18,7 +19,7 @@ const WARMUP_MS = 300;
 const DURATION_MS = 2000;
 /** Bound on the total number of requests, so the load ends even if the clock misbehaves. */
 const MAX_REQUESTS = 40_000;
-const P99_LIMIT_MS = 20;
+const P99_LIMIT_MS = 50;
 
 interface LoadResult {
   type: 'done';
@@ -88,5 +89,28 @@ describe('event loop under load', () => {
     expect(result.ok).toBeGreaterThan(CONCURRENCY * 4);
     expect(histogram.count).toBeGreaterThan(0);
     expect(p99).toBeLessThan(P99_LIMIT_MS);
+  });
+});
+
+describe('one long inference', () => {
+  it('runs off the main thread: the event loop keeps turning while it computes', async () => {
+    const rows = 250_000;
+    const model = server.running.models.get('gbdt').model;
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    const started = performance.now();
+    const outputs = await model.run({
+      features: { name: 'features', datatype: 'FP32', shape: [rows, 16], data: new Float32Array(rows * 16) },
+    });
+    const runMs = performance.now() - started;
+    histogram.disable();
+    const maxDelayMs = histogram.max / 1e6;
+    console.info(
+      `one ${rows}-row inference took ${runMs.toFixed(0)} ms; event-loop delay max ${maxDelayMs.toFixed(1)} ms`,
+    );
+    expect(outputs.probability!.shape).toEqual([rows, 1]);
+    // The premise: the run is long enough that running it on the main thread would be unmistakable.
+    expect(runMs).toBeGreaterThan(200);
+    expect(maxDelayMs).toBeLessThan(runMs / 2);
   });
 });
