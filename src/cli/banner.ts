@@ -1,5 +1,7 @@
 /** The start-up banner: where Quiver listens and commands that work right away. */
+import { Registry } from '../config/registry.ts';
 import type { ResolvedConfig } from '../config/resolved.ts';
+import { compilePlan } from '../features/plan.ts';
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
 const dim = (s: string): string => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[22m` : s);
@@ -40,6 +42,18 @@ export function banner({ url, config, exampleEntity, workers }: BannerInput): st
     lines.push(
       `  ${dim('by ref')}    curl -s ${url}/get-online-features -H 'content-type: application/json' \\`,
       `              -d '{"features":["${view.name}:${feature}"],"entities":{"${key.joinKey}":["${key.value}"]}}'`,
+    );
+  }
+  const model = config.models.find((m) => m.featureService !== undefined);
+  if (model) {
+    const plan = compilePlan(new Registry(config), new Registry(config).featureServiceRefs(model.featureService!));
+    const requestFields = plan.onDemand.flatMap((o) => o.requestFields.map((f) => f.name));
+    const request = requestFields.length === 0 ? '' : `,"request":{${requestFields.map((f) => `"${f}":[25,4000]`).join(',')}}`;
+    const [joinKey] = plan.joinKeys;
+    lines.push(
+      `  ${dim('predict')}   curl -s ${url}/v1/models/${model.name}/predict -H 'content-type: application/json' \\`,
+      `              -d '{"entities":{"${joinKey}":["${key.value}","2"]}${request}}'`,
+      `  ${dim('model')}     curl -s ${url}/v2/models/${model.name}    ${dim('(Open Inference Protocol v2 metadata)')}`,
     );
   }
   lines.push('', `  ${dim('Ctrl+C drains in-flight requests and stops.')}`, '');
