@@ -62,7 +62,8 @@ export interface HttpScenarioOutcome {
   readonly warnings: readonly string[];
 }
 
-interface PhaseRuns {
+/** The runs of one server over all rounds (exported for scenarios with their own protocol). */
+export interface PhaseRuns {
   throughput: WrkResult[];
   latency: WrkResult[];
   cpu: CpuUsage[];
@@ -313,7 +314,7 @@ function medianLatency(runs: readonly WrkResult[]): LatencyUs {
   };
 }
 
-function figuresOf(runs: PhaseRuns): ServerFigures {
+export function figuresOf(runs: PhaseRuns): ServerFigures {
   const rps = runs.throughput.map((r) => r.requestsPerSecond);
   const cpuSeconds = runs.cpu.reduce((s, c) => s + c.totalSeconds, 0);
   const requests = runs.throughput.reduce((s, r) => s + r.requests, 0);

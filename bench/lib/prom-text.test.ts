@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { histogramDelta, parsePromText, sumOf, valueOf } from './prom-text.ts';
+
+describe('parsePromText', () => {
+  it('reads what prom-client writes: labels, histograms, gauges', async () => {
+    const registry = new Registry();
+    const h = new Histogram({
+      name: 'x_rows',
+      help: 'h',
+      labelNames: ['model'],
+      buckets: [1, 10],
+      registers: [registry],
+    });
+    const g = new Gauge({ name: 'x_lag_seconds', help: 'g', registers: [registry] });
+    h.observe({ model: 'a' }, 4);
+    h.observe({ model: 'a' }, 6);
+    h.observe({ model: 'b' }, 100);
+    g.set(0.0125);
+    const samples = parsePromText(await registry.metrics());
+    expect(sumOf(samples, 'x_rows_sum', { model: 'a' })).toBe(10);
+    expect(sumOf(samples, 'x_rows_count', { model: 'a' })).toBe(2);
+    expect(sumOf(samples, 'x_rows_count')).toBe(3);
+    expect(sumOf(samples, 'x_rows_bucket', { model: 'b', le: '+Inf' })).toBe(1);
+    expect(valueOf(samples, 'x_lag_seconds')).toBe(0.0125);
+    expect(valueOf(samples, 'absent')).toBeNaN();
+    expect(sumOf(samples, 'absent')).toBe(0);
+  });
+
+  it('unescapes label values and skips comments and blank lines', () => {
+    const samples = parsePromText('# HELP a b\n\na{route="/x \\"y\\"",k="v"} 3\nb +Inf\n');
+    expect(samples).toEqual([
+      { name: 'a', labels: { route: '/x "y"', k: 'v' }, value: 3 },
+      { name: 'b', labels: {}, value: Infinity },
+    ]);
+  });
+});
+
+describe('histogramDelta', () => {
+  it('is what was observed between two scrapes', async () => {
+    const registry = new Registry();
+    const h = new Histogram({ name: 'y', help: 'h', labelNames: ['model'], registers: [registry] });
+    const c = new Counter({ name: 'z_total', help: 'c', registers: [registry] });
+    h.observe({ model: 'm' }, 100);
+    const before = parsePromText(await registry.metrics());
+    h.observe({ model: 'm' }, 2);
+    h.observe({ model: 'm' }, 4);
+    h.observe({ model: 'other' }, 1000);
+    c.inc();
+    const after = parsePromText(await registry.metrics());
+    expect(histogramDelta(before, after, 'y', { model: 'm' })).toEqual({ sum: 6, count: 2, mean: 3 });
+    expect(histogramDelta(after, after, 'y', { model: 'm' }).mean).toBeNaN();
+  });
+});
