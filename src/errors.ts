@@ -129,6 +129,10 @@ export const ERROR_CATALOGUE = {
   },
   QUIVER_ERR_BROKER_UNAVAILABLE: { kind: 'unavailable', message: 'Job broker is unavailable: {reason}' },
   QUIVER_ERR_UNKNOWN_JOB: { kind: 'not_found', message: 'Unknown job "{id}" (it may have expired)' },
+  QUIVER_ERR_JOB_ATTEMPTS_EXHAUSTED: {
+    kind: 'internal',
+    message: 'Job "{id}" was started {attempts} times without finishing; moved to the dead-letter queue',
+  },
   QUIVER_ERR_SHUTTING_DOWN: {
     kind: 'unavailable',
     message: 'Server is shutting down; retry on another instance',
@@ -195,4 +199,19 @@ export function quiverError(
 
 export function isQuiverError(err: unknown): err is QuiverError {
   return err instanceof QuiverError;
+}
+
+/**
+ * Builds an error without capturing a stack trace: for rejections that are normal flow under load
+ * (queue full, shed, circuit open), whose stack nobody reads (clients get code and message) and
+ * whose capture costs ~15 µs each, a real share of the cost of a rejected request.
+ */
+export function withoutStackTrace<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }

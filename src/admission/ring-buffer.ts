@@ -39,6 +39,27 @@ export class RingBuffer<T> {
     return this.size === 0 ? undefined : this.items[this.head];
   }
 
+  /**
+   * Removes, in place and in order, every item `remove` selects, handing each to `removed`; the
+   * others keep their order. O(length): for sweeps, never on the per-request path.
+   */
+  removeWhere(remove: (item: T) => boolean, removed: (item: T) => void): void {
+    const capacity = this.items.length;
+    let kept = 0;
+    for (let i = 0; i < this.size; i++) {
+      const from = (this.head + i) % capacity;
+      const item = this.items[from]!;
+      if (remove(item)) {
+        removed(item);
+        continue;
+      }
+      this.items[(this.head + kept) % capacity] = item;
+      kept++;
+    }
+    for (let i = kept; i < this.size; i++) this.items[(this.head + i) % capacity] = undefined;
+    this.size = kept;
+  }
+
   private grow(): void {
     const next = new Array<T | undefined>(this.items.length * 2);
     for (let i = 0; i < this.size; i++) next[i] = this.items[(this.head + i) % this.items.length];

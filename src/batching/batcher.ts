@@ -9,7 +9,16 @@
  *   const result = await batcher.submit(payload, rows, { priority: 1, timeoutMs: 50, signal });
  */
 import { RequestQueue, type Dropped, type QueuedRequest } from '../admission/request-queue.ts';
-import { quiverError, type QuiverError } from '../errors.ts';
+import { DeadlineSweeper } from '../admission/deadline-sweeper.ts';
+import { droppedError, queueFullError, shedError } from '../admission/rejections.ts';
+import { DrainRate, retryAfterS } from '../admission/retry-after.ts';
+import {
+  INITIAL_SHEDDING_STATE,
+  shouldShed,
+  type SheddingPolicy,
+  type SheddingState,
+} from '../admission/shedding.ts';
+import { quiverError } from '../errors.ts';
 import {
   channels,
   type AdmissionRejectEvent,
@@ -28,6 +37,8 @@ export interface QueuePolicy {
   readonly defaultPriority: number;
   readonly maxQueueSize: number;
   readonly defaultTimeoutMs: number;
+  /** CoDel-style adaptive shedding; off when absent. */
+  readonly shedding?: SheddingPolicy;
 }
 
 export interface BatcherOptions<P, R> {
@@ -56,6 +67,8 @@ export interface BatcherStats {
   readonly batches: number;
   readonly rows: number;
   readonly requests: number;
+  /** Requests rejected by adaptive shedding. */
+  readonly shed: number;
 }
 
 const monotonicNs = (): number => performance.now() * 1e6;
@@ -69,13 +82,21 @@ export class Batcher<P, R> {
   private timerAtNs = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  private counters = { batches: 0, rows: 0, requests: 0 };
+  private counters = { batches: 0, rows: 0, requests: 0, shed: 0 };
   private readonly onDrop = (dropped: Dropped<P, R>): void => this.dropped(dropped);
+  private readonly drain = new DrainRate();
+  private shedding: SheddingState = INITIAL_SHEDDING_STATE;
+  private readonly sweeper: DeadlineSweeper;
 
   constructor(private readonly options: BatcherOptions<P, R>) {
     this.name = options.name;
     this.queue = new RequestQueue(options.queue.priorityLevels, options.queue.maxQueueSize);
     this.nowNs = options.nowNs ?? monotonicNs;
+    this.sweeper = new DeadlineSweeper(
+      this.nowNs,
+      (now) => this.queue.sweep(now, this.onDrop),
+      () => this.notifyIdle(),
+    );
   }
 
   get stats(): BatcherStats {
@@ -113,20 +134,13 @@ export class Batcher<P, R> {
       };
       if (!this.queue.offer(request)) {
         this.publishReject(priority, 'queue_full');
-        reject(
-          quiverError(
-            'QUIVER_ERR_QUEUE_FULL',
-            { model: this.name, priority, maxQueueSize: q.maxQueueSize },
-            {
-              retryAfterS: 1,
-              details: { model: this.name, priority },
-            },
-          ),
-        );
+        reject(queueFullError(this.name, priority, q.maxQueueSize, this.retryAfterS(priority)));
         return;
       }
-      options.signal?.addEventListener('abort', () => (request.cancelled = true), { once: true });
+      options.signal?.addEventListener('abort', () => this.cancel(request), { once: true });
       this.pump();
+      // Still queued (no runner took it): a sweep drops it at its deadline if it is still there.
+      if (this.queue.length > 0) this.sweeper.watch(request.deadlineNs, now);
     });
   }
 
@@ -142,6 +156,7 @@ export class Batcher<P, R> {
   destroy(): void {
     this.closed = true;
     this.clearTimer();
+    this.sweeper.stop();
     for (const request of this.queue.drain())
       request.reject(quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }));
     this.notifyIdle();
@@ -170,7 +185,15 @@ export class Batcher<P, R> {
   private dispatch(batch: QueuedRequest<P, R>[], now: number): void {
     if (batch.length === 0) return;
     let rows = 0;
-    for (const r of batch) rows += r.rows;
+    let oldestNs = now;
+    for (const r of batch) {
+      rows += r.rows;
+      if (r.enqueuedAtNs < oldestNs) oldestNs = r.enqueuedAtNs;
+    }
+    if (this.options.queue.shedding !== undefined) {
+      // Queueing delay = the longest wait among the requests just dequeued AND those still queued.
+      this.maybeShed((now - Math.min(oldestNs, this.queue.oldestEnqueuedNs())) / 1000, now);
+    }
     this.inFlight++;
     this.counters.batches++;
     this.counters.rows += rows;
@@ -180,7 +203,7 @@ export class Batcher<P, R> {
         model: this.name,
         requests: batch.length,
         rows,
-        queueDelayUs: (now - batch[0]!.enqueuedAtNs) / 1000,
+        queueDelayUs: (now - oldestNs) / 1000,
       } satisfies BatchFlushEvent);
     }
     void this.run(batch, rows, now);
@@ -202,13 +225,10 @@ export class Batcher<P, R> {
       for (const request of batch) request.reject(err);
     } finally {
       this.inFlight--;
+      const durationUs = (this.nowNs() - startNs) / 1000;
+      this.drain.observe(batch.length, durationUs);
       if (channels.batchDone.hasSubscribers) {
-        channels.batchDone.publish({
-          model: this.name,
-          rows,
-          durationUs: (this.nowNs() - startNs) / 1000,
-          failed,
-        } satisfies BatchDoneEvent);
+        channels.batchDone.publish({ model: this.name, rows, durationUs, failed } satisfies BatchDoneEvent);
       }
       this.pump();
     }
@@ -237,18 +257,38 @@ export class Batcher<P, R> {
     }
   }
 
-  private dropped({ request, reason }: Dropped<P, R>): void {
-    this.publishReject(request.priority, reason);
-    const timeoutMs = Math.round((request.deadlineNs - request.enqueuedAtNs) / 1e6);
-    const error: QuiverError =
-      reason === 'expired'
-        ? quiverError(
-            'QUIVER_ERR_DEADLINE_EXCEEDED',
-            { timeoutMs },
-            { details: { model: this.name, timeoutMs } },
-          )
-        : quiverError('QUIVER_ERR_CLIENT_CLOSED_REQUEST');
-    request.reject(error);
+  /**
+   * One CoDel decision per dequeued batch. Its sojourn is the longest wait among the requests just
+   * dequeued and those still queued: with strict priority, high-priority requests are dequeued
+   * almost at once, and their short waits must not hide a standing low-priority queue. A "shed"
+   * rejects the longest-waiting request of the lowest non-empty level, never a higher level while a
+   * lower one holds requests.
+   */
+  private maybeShed(sojournUs: number, now: number): void {
+    const decision = shouldShed(this.shedding, sojournUs, now, this.options.queue.shedding!);
+    this.shedding = decision.state;
+    if (!decision.shed) return;
+    const victim = this.queue.shedLowest(now, this.onDrop);
+    if (victim === undefined) return;
+    this.counters.shed++;
+    this.publishReject(victim.priority, 'shed');
+    victim.reject(shedError(this.name, victim.priority, this.retryAfterS(victim.priority)));
+  }
+
+  /** Seconds until what is queued at `priority` or higher has drained (Retry-After). */
+  private retryAfterS(priority: number): number {
+    return retryAfterS(this.queue.depthUpTo(priority), this.drain.perSecond(this.options.concurrency));
+  }
+
+  /** Client gone: mark the request and let a sweep drop it now, freeing its queue slot. */
+  private cancel(request: QueuedRequest<P, R>): void {
+    request.cancelled = true;
+    this.sweeper.soon();
+  }
+
+  private dropped(dropped: Dropped<P, R>): void {
+    this.publishReject(dropped.request.priority, dropped.reason);
+    dropped.request.reject(droppedError(this.name, dropped));
   }
 
   private publishReject(priority: number, reason: AdmissionRejectEvent['reason']): void {

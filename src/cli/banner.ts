@@ -46,9 +46,15 @@ export function banner({ url, config, exampleEntity, workers }: BannerInput): st
   }
   const model = config.models.find((m) => m.featureService !== undefined);
   if (model) {
-    const plan = compilePlan(new Registry(config), new Registry(config).featureServiceRefs(model.featureService!));
+    const plan = compilePlan(
+      new Registry(config),
+      new Registry(config).featureServiceRefs(model.featureService!),
+    );
     const requestFields = plan.onDemand.flatMap((o) => o.requestFields.map((f) => f.name));
-    const request = requestFields.length === 0 ? '' : `,"request":{${requestFields.map((f) => `"${f}":[25,4000]`).join(',')}}`;
+    const request =
+      requestFields.length === 0
+        ? ''
+        : `,"request":{${requestFields.map((f) => `"${f}":[25,4000]`).join(',')}}`;
     const [joinKey] = plan.joinKeys;
     lines.push(
       `  ${dim('predict')}   curl -s ${url}/v1/models/${model.name}/predict -H 'content-type: application/json' \\`,

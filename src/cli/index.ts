@@ -8,9 +8,11 @@ import { registerApply } from './commands/apply.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerInit } from './commands/init.ts';
+import { registerKeygen } from './commands/keygen.ts';
 import { registerMaterialize } from './commands/materialize.ts';
 import { registerPush } from './commands/push.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerWorker } from './commands/worker.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -27,8 +29,10 @@ export function buildProgram(): Command {
   registerApply(program);
   registerMaterialize(program);
   registerServe(program);
+  registerWorker(program);
   registerPush(program);
   registerBench(program);
+  registerKeygen(program);
   return program;
 }
 

@@ -7,6 +7,15 @@ export const DEFAULTS = {
   redisUrl: 'redis://127.0.0.1:6379',
   redisKeyPrefix: 'q',
   redisCommandTimeoutMs: 1000,
+  /** Circuit breaker in front of Redis (stores/breaker-store.ts); not configurable yet. */
+  redisBreaker: {
+    consecutiveFailures: 5,
+    failureRate: 0.5,
+    windowMs: 10_000,
+    minimumCalls: 20,
+    openMs: 1000,
+    hotCacheEntriesPerView: 10_000,
+  },
   server: {
     port: 8080,
     host: '127.0.0.1',
@@ -21,5 +30,13 @@ export const DEFAULTS = {
     batching: { maxBatchSize: 64, maxQueueDelayUs: 0, preferredBatchSizes: [] as number[] },
     queue: { priorityLevels: 2, defaultPriority: 2, maxQueueSize: 1024, defaultTimeoutMs: 1000 },
   },
-  jobs: { resultTtlSeconds: 3600, maxAttempts: 3, queue: 'quiver.jobs' },
+  rateLimits: { store: 'memory' },
+  jobs: {
+    resultTtlSeconds: 3600,
+    maxAttempts: 3,
+    queue: 'quiver.jobs',
+    publishTimeoutMs: 5000,
+    prefetch: 16,
+    callbackTimeoutMs: 5000,
+  },
 } as const;

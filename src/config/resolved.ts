@@ -7,7 +7,6 @@ import type {
   EntityConfig,
   FeatureServiceConfig,
   FeatureViewConfig,
-  JobsConfig,
   ModelConfig,
   OnDemandFeatureViewConfig,
   OnlineStoreConfig,
@@ -21,6 +20,11 @@ export interface ResolvedModelConfig extends ModelConfig {
   readonly batching: Required<NonNullable<ModelConfig['batching']>>;
   readonly queue: Required<Omit<NonNullable<ModelConfig['queue']>, 'shedding'>> &
     Pick<NonNullable<ModelConfig['queue']>, 'shedding'>;
+}
+
+export interface ResolvedRateLimitConfig extends RateLimitConfig {
+  readonly store: 'memory' | 'redis';
+  readonly redisUrl: string;
 }
 
 export interface ResolvedConfig {
@@ -37,6 +41,25 @@ export interface ResolvedConfig {
   readonly models: readonly ResolvedModelConfig[];
   readonly server: Required<ServerConfig>;
   readonly auth: AuthConfig;
-  readonly rateLimits: readonly RateLimitConfig[];
-  readonly jobs: JobsConfig;
+  readonly rateLimits: readonly ResolvedRateLimitConfig[];
+  readonly jobs: ResolvedJobsConfig;
+}
+
+export interface ResolvedJobsConfig {
+  readonly broker:
+    | {
+        readonly type: 'rabbitmq';
+        readonly url: string;
+        readonly queue: string;
+        readonly maxAttempts: number;
+        readonly publishTimeoutMs: number;
+      }
+    | { readonly type: 'memory'; readonly maxAttempts: number };
+  readonly results:
+    | { readonly type: 'redis'; readonly url: string; readonly keyPrefix: string }
+    | { readonly type: 'memory' };
+  readonly resultTtlSeconds: number;
+  readonly consumeInServer: boolean;
+  readonly prefetch: number;
+  readonly callbackTimeoutMs: number;
 }

@@ -122,6 +122,8 @@ export interface ServerConfig {
 
 export type Scope = 'features:read' | 'features:write' | 'predict' | 'admin';
 
+export const SCOPES: readonly Scope[] = ['features:read', 'features:write', 'predict', 'admin'];
+
 export interface AuthConfig {
   /** Must be set explicitly to turn auth off. */
   enabled?: boolean;
@@ -136,9 +138,29 @@ export interface RateLimitConfig {
   redisUrl?: string;
 }
 
+/** Async jobs (docs/jobs.md). Without a broker, an in-process queue runs them: NOT durable. */
 export interface JobsConfig {
-  broker?: { type: 'rabbitmq'; url: string; queue?: string; maxAttempts?: number } | { type: 'memory' };
+  broker?:
+    | {
+        type: 'rabbitmq';
+        url: string;
+        /** Work queue; `<queue>.dead` holds poison jobs. Default 'quiver.jobs'. */
+        queue?: string;
+        /** Runs of one job before it is dead-lettered. Default 3. */
+        maxAttempts?: number;
+        /** How long an enqueue waits for the broker's confirm. Default 5000. */
+        publishTimeoutMs?: number;
+      }
+    | { type: 'memory'; maxAttempts?: number };
+  /** Where job records live: Redis (default with rabbitmq, shared by every instance) or memory. */
+  results?: { type: 'redis'; url?: string; keyPrefix?: string } | { type: 'memory' };
   resultTtlSeconds?: number;
+  /** Whether `quiver serve` runs jobs too. Default true with the memory broker, false with rabbitmq. */
+  consumeInServer?: boolean;
+  /** Jobs in flight per consumer. Default 16. */
+  prefetch?: number;
+  /** Timeout of the POST to a job's callback_url. Default 5000. */
+  callbackTimeoutMs?: number;
 }
 
 export interface QuiverConfig {

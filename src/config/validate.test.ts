@@ -247,8 +247,9 @@ describe('validateConfig — types and values', () => {
       ],
     };
     expect(issuesOf(c)).toEqual([
-      'expected a 64-hex-digit SHA-256, got string "abc" at auth.apiKeys[0].keySha256',
-      `expected a 64-hex-digit SHA-256, got string "${'g'.repeat(37)}..." at auth.apiKeys[1].keySha256`,
+      // The value is not echoed: it could be a key pasted by mistake.
+      'expected a 64-hex-digit SHA-256 of the key (not the key), got a 3-character string at auth.apiKeys[0].keySha256',
+      'expected a 64-hex-digit SHA-256 of the key (not the key), got a 64-character string at auth.apiKeys[1].keySha256',
       'expected features:read, features:write, predict, admin, got string "everything" at auth.apiKeys[2].scopes[0]',
     ]);
   });
@@ -301,6 +302,25 @@ describe('validateConfig — types and values', () => {
       'expected a declared feature service, got string "nope" at models[0].featureService',
       'expected an integer in [1, 2], got number 3 at models[0].queue.defaultPriority',
     ]);
+  });
+
+  it('model queue shedding settings', () => {
+    const c = base();
+    c.models = [
+      { name: 'a', path: './a.onnx', queue: { shedding: { targetDelayMs: 0, intervalMs: '100' } } },
+      { name: 'b', path: './b.onnx', queue: { shedding: true } },
+      { name: 'c', path: './c.onnx', queue: { shedding: { targetDelayMs: 2.5, intervalMs: 50 } } },
+    ];
+    expect(issuesOf(c)).toEqual([
+      'expected a positive number of milliseconds, got number 0 at models[0].queue.shedding.targetDelayMs',
+      'expected a positive number of milliseconds, got string "100" at models[0].queue.shedding.intervalMs',
+      'expected an object {targetDelayMs, intervalMs}, got boolean at models[1].queue.shedding',
+    ]);
+    c.models = [{ name: 'c', path: './c.onnx', queue: { shedding: { targetDelayMs: 2.5, intervalMs: 50 } } }];
+    expect(validateConfig(c, '/r/quiver.config.ts').models[0]!.queue.shedding).toEqual({
+      targetDelayMs: 2.5,
+      intervalMs: 50,
+    });
   });
 });
 
@@ -375,7 +395,14 @@ describe('validateConfig — defaults and paths', () => {
     expect(config.onDemandFeatureViews).toEqual([]);
     expect(config.models).toEqual([]);
     expect(config.rateLimits).toEqual([]);
-    expect(config.jobs).toEqual({ resultTtlSeconds: 3600 });
+    expect(config.jobs).toEqual({
+      broker: { type: 'memory', maxAttempts: 3 },
+      results: { type: 'memory' },
+      resultTtlSeconds: 3600,
+      consumeInServer: true,
+      prefetch: 16,
+      callbackTimeoutMs: 5000,
+    });
   });
 
   it('fills model defaults and resolves the model path', () => {

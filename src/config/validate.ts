@@ -7,11 +7,10 @@ import path from 'node:path';
 import { quiverError } from '../errors.ts';
 import { describe as describeValue } from '../features/values.ts';
 import { DEFAULTS } from './defaults.ts';
-import type { ResolvedConfig, ResolvedModelConfig } from './resolved.ts';
-import { FEATURE_TYPES, type FeatureType, type Scope } from './types.ts';
+import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
+import { FEATURE_TYPES, SCOPES, type FeatureType, type Scope } from './types.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const SCOPES: readonly Scope[] = ['features:read', 'features:write', 'predict', 'admin'];
 
 type Obj = Record<string, unknown>;
 
@@ -83,6 +82,22 @@ function schemaOf(issues: Issues, o: Obj, at: string): Record<string, FeatureTyp
     }
   }
   return schema as Record<string, FeatureType>;
+}
+
+/** `queue.shedding`: absent (off) or `{targetDelayMs, intervalMs}`, both positive numbers of ms. */
+function sheddingOf(issues: Issues, raw: unknown, at: string): ResolvedModelConfig['queue']['shedding'] {
+  if (raw === undefined) return undefined;
+  if (!isObj(raw)) {
+    issues.add(at, 'an object {targetDelayMs, intervalMs}', raw);
+    return undefined;
+  }
+  const positive = (key: string): number => {
+    const v = raw[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+    issues.add(`${at}.${key}`, 'a positive number of milliseconds', v);
+    return Number.NaN;
+  };
+  return { targetDelayMs: positive('targetDelayMs'), intervalMs: positive('intervalMs') };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -276,7 +291,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         Math.min(d.queue.defaultPriority, priorityLevels),
       maxQueueSize: int(issues, q, 'maxQueueSize', `${at}.queue`, 1) ?? d.queue.maxQueueSize,
       defaultTimeoutMs: int(issues, q, 'defaultTimeoutMs', `${at}.queue`, 1) ?? d.queue.defaultTimeoutMs,
-      shedding: q.shedding as ResolvedModelConfig['queue']['shedding'],
+      shedding: sheddingOf(issues, q.shedding, `${at}.queue.shedding`),
     };
     return {
       ...(m as unknown as ResolvedModelConfig),
@@ -331,33 +346,50 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   if (c.auth !== undefined && !isObj(c.auth)) issues.add('auth', 'an object', c.auth);
   if (auth.enabled !== undefined && typeof auth.enabled !== 'boolean')
     issues.add('auth.enabled', 'a boolean', auth.enabled);
+  const keyIds = new Set<string>();
+  const keyHashes = new Set<string>();
   arr(issues, auth, 'apiKeys', 'auth', true).forEach((k, i) => {
     const at = `auth.apiKeys[${i}]`;
     if (!isObj(k)) return issues.add(at, 'an object {id, keySha256, scopes}', k);
-    str(issues, k, 'id', at);
+    unique(issues, keyIds, str(issues, k, 'id', at), at, 'API key id');
     const h = k.keySha256;
-    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h))
-      issues.add(`${at}.keySha256`, 'a 64-hex-digit SHA-256', h);
-    arr(issues, k, 'scopes', at).forEach((sc, j) => {
+    // The value is not echoed: a key pasted here by mistake must not end up in a log.
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h)) {
+      const got = typeof h === 'string' ? `a ${h.length}-character string` : describeValue(h);
+      issues.note(`${at}.keySha256`, `expected a 64-hex-digit SHA-256 of the key (not the key), got ${got}`);
+    } else if (keyHashes.has(h.toLowerCase()))
+      issues.note(at, 'the same key (keySha256) is configured twice');
+    else keyHashes.add(h.toLowerCase());
+    const scopes = arr(issues, k, 'scopes', at);
+    if (scopes.length === 0) issues.add(`${at}.scopes`, `at least one of ${SCOPES.join(', ')}`, scopes);
+    scopes.forEach((sc, j) => {
       if (!SCOPES.includes(sc as Scope)) issues.add(`${at}.scopes[${j}]`, SCOPES.join(', '), sc);
     });
   });
 
-  const rateLimits = arr(issues, c, 'rateLimits', 'config', true);
-  rateLimits.forEach((r, i) => {
+  const rateLimits = arr(issues, c, 'rateLimits', 'config', true).map((r, i) => {
     const at = `rateLimits[${i}]`;
     if (!isObj(r)) return issues.add(at, 'an object {key, tokensPerSecond, burst}', r);
     if (r.key !== 'apiKey' && r.key !== 'ip') issues.add(`${at}.key`, '"apiKey" or "ip"', r.key);
-    if (typeof r.tokensPerSecond !== 'number' || !(r.tokensPerSecond > 0)) {
-      issues.add(`${at}.tokensPerSecond`, 'a positive number', r.tokensPerSecond);
+    const rate = r.tokensPerSecond;
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || !(rate > 0)) {
+      issues.add(`${at}.tokensPerSecond`, 'a positive number', rate);
     }
+    if (r.burst === undefined) issues.add(`${at}.burst`, 'an integer in [1, ∞]', r.burst);
     int(issues, r, 'burst', at, 1);
     if (r.store !== undefined && r.store !== 'memory' && r.store !== 'redis')
       issues.add(`${at}.store`, '"memory" or "redis"', r.store);
+    const redisUrl = str(issues, r, 'redisUrl', at, { optional: true });
+    const storeUrl = isObj(os) && os.type === 'redis' && typeof os.url === 'string' ? os.url : undefined;
+    return {
+      ...r,
+      store: r.store ?? DEFAULTS.rateLimits.store,
+      // A Redis limiter uses the online store's Redis unless told otherwise.
+      redisUrl: redisUrl ?? storeUrl ?? DEFAULTS.redisUrl,
+    };
   });
 
-  const jobs = isObj(c.jobs) ? c.jobs : {};
-  if (c.jobs !== undefined && !isObj(c.jobs)) issues.add('jobs', 'an object', c.jobs);
+  const jobs = validateJobs(issues, c.jobs);
 
   if (issues.list.length > 0) {
     const n = issues.list.length;
@@ -383,7 +415,70 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     models: models as ResolvedModelConfig[],
     server,
     auth: auth as ResolvedConfig['auth'],
-    rateLimits: rateLimits as ResolvedConfig['rateLimits'],
-    jobs: { resultTtlSeconds: DEFAULTS.jobs.resultTtlSeconds, ...jobs } as ResolvedConfig['jobs'],
+    rateLimits: rateLimits as unknown as ResolvedConfig['rateLimits'],
+    jobs,
   });
+}
+
+/** `jobs`: the broker (memory unless configured), where results live, and consumption settings. */
+function validateJobs(issues: Issues, raw: unknown): ResolvedJobsConfig {
+  const d = DEFAULTS.jobs;
+  if (raw !== undefined && !isObj(raw)) issues.add('jobs', 'an object', raw);
+  const j = isObj(raw) ? raw : {};
+  const b = j.broker;
+  let broker: ResolvedJobsConfig['broker'] = { type: 'memory', maxAttempts: d.maxAttempts };
+  if (b !== undefined) {
+    if (!isObj(b)) issues.add('jobs.broker', 'an object {type, ...}', b);
+    else if (b.type === 'rabbitmq') {
+      const queue = str(issues, b, 'queue', 'jobs.broker', { optional: true, name: true }) ?? d.queue;
+      broker = {
+        type: 'rabbitmq',
+        url: str(issues, b, 'url', 'jobs.broker') ?? '',
+        queue,
+        maxAttempts: int(issues, b, 'maxAttempts', 'jobs.broker', 1, 100) ?? d.maxAttempts,
+        publishTimeoutMs: int(issues, b, 'publishTimeoutMs', 'jobs.broker', 1) ?? d.publishTimeoutMs,
+      };
+      if (broker.url !== '' && !/^amqps?:\/\//.test(broker.url))
+        issues.add('jobs.broker.url', 'an amqp:// or amqps:// URL', broker.url);
+    } else if (b.type === 'memory')
+      broker = {
+        type: 'memory',
+        maxAttempts: int(issues, b, 'maxAttempts', 'jobs.broker', 1, 100) ?? d.maxAttempts,
+      };
+    else issues.add('jobs.broker.type', '"rabbitmq" or "memory"', b.type);
+  }
+  const r = j.results;
+  // Records must be visible to every instance: with RabbitMQ (workers in other processes) that is Redis.
+  let results: ResolvedJobsConfig['results'] =
+    broker.type === 'rabbitmq'
+      ? { type: 'redis', url: DEFAULTS.redisUrl, keyPrefix: DEFAULTS.redisKeyPrefix }
+      : { type: 'memory' };
+  if (r !== undefined) {
+    if (!isObj(r)) issues.add('jobs.results', 'an object {type, ...}', r);
+    else if (r.type === 'redis')
+      results = {
+        type: 'redis',
+        url: str(issues, r, 'url', 'jobs.results', { optional: true }) ?? DEFAULTS.redisUrl,
+        keyPrefix: str(issues, r, 'keyPrefix', 'jobs.results', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
+      };
+    else if (r.type === 'memory') {
+      results = { type: 'memory' };
+      if (broker.type === 'rabbitmq')
+        issues.note(
+          'jobs.results',
+          'a memory result store is visible to one process only; use "redis" with rabbitmq',
+        );
+    } else issues.add('jobs.results.type', '"redis" or "memory"', r.type);
+  }
+  const consume = j.consumeInServer;
+  if (consume !== undefined && typeof consume !== 'boolean')
+    issues.add('jobs.consumeInServer', 'a boolean', consume);
+  return {
+    broker,
+    results,
+    resultTtlSeconds: int(issues, j, 'resultTtlSeconds', 'jobs', 1) ?? d.resultTtlSeconds,
+    consumeInServer: typeof consume === 'boolean' ? consume : broker.type === 'memory',
+    prefetch: int(issues, j, 'prefetch', 'jobs', 1, 10_000) ?? d.prefetch,
+    callbackTimeoutMs: int(issues, j, 'callbackTimeoutMs', 'jobs', 1) ?? d.callbackTimeoutMs,
+  };
 }

@@ -14,7 +14,13 @@ import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
-import { getOnlineFeatures, type EncodedResponse, type FeatureRouteDeps } from './routes/features.ts';
+import type { Guard } from './guard.ts';
+import {
+  DEGRADED_HEADER,
+  getOnlineFeatures,
+  type EncodedResponse,
+  type FeatureRouteDeps,
+} from './routes/features.ts';
 
 export const FAST_ROUTE = '/get-online-features';
 
@@ -25,6 +31,8 @@ export interface FastPathDeps {
   readonly maxBodyBytes: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Auth, scope features:read and rate limits; skipped entirely when inactive. */
+  readonly guard?: Guard;
   /** True once the server is draining: new requests get 503. */
   readonly isClosing: () => boolean;
 }
@@ -62,9 +70,11 @@ export class FastPath {
   readonly maxBodyBytes: number;
   private readonly ok: { inc(): void };
   private readonly duration: { observe(v: number): void };
+  private readonly guard: Guard | undefined;
 
   constructor(private readonly deps: FastPathDeps) {
     this.maxBodyBytes = deps.maxBodyBytes;
+    this.guard = deps.guard?.active ? deps.guard : undefined;
     this.ok = deps.metrics.httpRequests.labels(FAST_ROUTE, '200');
     this.duration = deps.metrics.httpDuration.labels(FAST_ROUTE);
   }
@@ -79,6 +89,30 @@ export class FastPath {
       this.fail(res, quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }), performance.now());
       return true;
     }
+    if (this.guard !== undefined) {
+      // Before the body is read, as Fastify's onRequest hook does; node:http discards an unread body.
+      let pending: void | Promise<void>;
+      try {
+        pending = this.guard.check('features:read', req.headers, req.socket.remoteAddress, res);
+      } catch (err) {
+        this.fail(res, err, performance.now());
+        return true;
+      }
+      if (pending !== undefined) {
+        const startedMs = performance.now();
+        pending.then(
+          () => this.receive(req, res),
+          (err: unknown) => this.fail(res, err, startedMs),
+        );
+        return true;
+      }
+    }
+    this.receive(req, res);
+    return true;
+  }
+
+  /** Checks the declared size and starts reading the body. */
+  private receive(req: IncomingMessage, res: ServerResponse): void {
     const declared = Number(req.headers['content-length']);
     if (declared > this.maxBodyBytes) {
       // Refuse before reading: the connection closes after the answer, dropping the unread body.
@@ -88,14 +122,13 @@ export class FastPath {
         quiverError('QUIVER_ERR_BODY_TOO_LARGE', { limitBytes: this.maxBodyBytes }),
         performance.now(),
       );
-      return true;
+      return;
     }
     const request = req as FastRequest;
     request[STATE] = { res, path: this, startedMs: performance.now(), chunks: [], size: 0, tooLarge: false };
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
-    return true;
   }
 
   /** Called when the body has arrived. */
@@ -149,6 +182,7 @@ export class FastPath {
   private send(res: ServerResponse, encoded: EncodedResponse, startedMs: number): void {
     res.statusCode = 200;
     res.setHeader('content-type', encoded.contentType);
+    if (encoded.degraded !== undefined) res.setHeader(DEGRADED_HEADER, encoded.degraded);
     res.end(encoded.body);
     this.ok.inc();
     this.duration.observe((performance.now() - startedMs) / 1000);

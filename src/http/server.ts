@@ -9,13 +9,17 @@ import type { ResolvedConfig } from '../config/resolved.ts';
 import type { OnlineFeatureService } from '../features/online-features.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { JobService } from '../jobs/job-service.ts';
 import type { ModelManager } from '../serving/model-manager.ts';
 import type { OnlineStore } from '../stores/online-store.ts';
 import { installBodyParsers } from './codec.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import { FastPath } from './fast-path.ts';
+import type { Guard } from './guard.ts';
+import { installGuard } from './guard-hook.ts';
 import { registerFeatureRoutes } from './routes/features.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { registerJobRoutes } from './routes/jobs.ts';
 import { registerOipRoutes } from './routes/oip-v2.ts';
 import { registerPredictRoutes } from './routes/predict.ts';
 import { registerPushRoutes } from './routes/push.ts';
@@ -28,6 +32,10 @@ export interface ServerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly models: ModelManager;
+  /** Auth, scopes and rate limits for both request paths (inactive when all are off). */
+  readonly guard: Guard;
+  /** Async jobs (POST /v1/models/{m}/jobs, GET /v1/jobs/{id}); the routes exist only when given. */
+  readonly jobs?: JobService;
   readonly readinessChecks?: readonly ReadinessCheck[];
 }
 
@@ -61,6 +69,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     if (id !== undefined) reply.header('x-request-id', id);
     done();
   });
+  installGuard(app, deps.guard, deps.logger); // before the routes: it classifies each one
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ route, status: reply.statusCode });
@@ -90,6 +99,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     maxBodyBytes: config.server.maxBodyBytes,
     metrics: deps.metrics,
     logger: deps.logger,
+    guard: deps.guard,
     isClosing: () => closing,
   });
   app.addHook('preClose', (done) => {
@@ -102,5 +112,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     models: deps.models,
     maxEntitiesPerRequest: config.server.maxEntitiesPerRequest,
   });
+  if (deps.jobs !== undefined) registerJobRoutes(app, { jobs: deps.jobs });
   return app;
 }

@@ -4,6 +4,12 @@
  */
 import type { Channel } from 'node:diagnostics_channel';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import {
+  limitChannels,
+  type AuthRejectEvent,
+  type RateLimitRejectEvent,
+  type RateLimitStoreErrorEvent,
+} from '../limits/events.ts';
 import { modelChannels, type ModelRunEvent, type ModelRunnerEvent } from '../models/events.ts';
 import { channels, type AdmissionRejectEvent, type BatchDoneEvent, type BatchFlushEvent } from './events.ts';
 
@@ -68,6 +74,25 @@ export function subscribeMetrics(registry: Registry): () => void {
     registers,
   });
 
+  const authRejected = new Counter({
+    name: 'quiver_auth_rejected_total',
+    help: 'Requests refused by auth: missing or invalid key (401), missing scope (403)',
+    labelNames: ['reason', 'scope'] as const,
+    registers,
+  });
+  const rateLimited = new Counter({
+    name: 'quiver_rate_limited_total',
+    help: 'Requests refused by a rate limit (429), by limit kind',
+    labelNames: ['key'] as const,
+    registers,
+  });
+  const rateLimitStoreErrors = new Counter({
+    name: 'quiver_rate_limit_store_errors_total',
+    help: 'Rate-limit checks answered by the local fallback because Redis failed or is being skipped',
+    labelNames: ['store', 'reason'] as const,
+    registers,
+  });
+
   const onFlush = (message: unknown): void => {
     const e = message as BatchFlushEvent;
     batchRows.observe({ model: e.model }, e.rows);
@@ -93,12 +118,27 @@ export function subscribeMetrics(registry: Registry): () => void {
     runnerEvents.inc({ model: e.model, event: e.event });
   };
 
+  const onAuthReject = (message: unknown): void => {
+    const e = message as AuthRejectEvent;
+    authRejected.inc({ reason: e.reason, scope: e.scope });
+  };
+  const onRateLimited = (message: unknown): void => {
+    rateLimited.inc({ key: (message as RateLimitRejectEvent).key });
+  };
+  const onRateLimitStoreError = (message: unknown): void => {
+    const e = message as RateLimitStoreErrorEvent;
+    rateLimitStoreErrors.inc({ store: e.store, reason: e.reason });
+  };
+
   const subscriptions: [Channel, (m: unknown) => void][] = [
     [channels.batchFlush, onFlush],
     [channels.batchDone, onDone],
     [channels.admissionReject, onReject],
     [modelChannels.run, onRun],
     [modelChannels.runner, onRunner],
+    [limitChannels.authReject, onAuthReject],
+    [limitChannels.rateLimitReject, onRateLimited],
+    [limitChannels.rateLimitStoreError, onRateLimitStoreError],
   ];
   for (const [channel, fn] of subscriptions) channel.subscribe(fn);
   return () => {

@@ -14,6 +14,19 @@ export type StoredRow = readonly unknown[];
 /** One read result per requested key, by position; `undefined` where the key has no record. */
 export type ReadResult = (StoredRow | undefined)[];
 
+/**
+ * Marks a read result served from a decorator's hot cache while the store itself was unreachable
+ * (stores/breaker-store.ts): the rows as last read, possibly stale. Serving answers such a read
+ * with the header `x-quiver-degraded: stale-cache`. A symbol property on the result array rather
+ * than a new field or method, so read() keeps its signature and an ordinary result costs nothing.
+ */
+export const STALE_CACHE: unique symbol = Symbol('quiver.staleCache');
+
+/** True when `result` came from a hot cache instead of the store (see STALE_CACHE). */
+export function isStaleCache(result: ReadResult): boolean {
+  return (result as ReadResult & { [STALE_CACHE]?: true })[STALE_CACHE] === true;
+}
+
 export interface WriteRow {
   /** Encoded entity key (features/entity-key.ts). */
   readonly key: string;

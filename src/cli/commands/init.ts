@@ -22,6 +22,13 @@ export default {
   ],
   featureServices: [{ name: 'driver_activity', features: ['driver_stats:*'] }],
   server: { port: 8080 },
+  // Auth is on unless disabled here. Off is for local use on 127.0.0.1 only; to turn it on, remove
+  // \`enabled: false\` and add keys. \`npx quiver keygen --id my-service --scopes features:read\` prints
+  // a key and its line; an existing key hashes with: printf %s "$KEY" | sha256sum
+  auth: {
+    enabled: false,
+    // apiKeys: [{ id: 'my-service', keySha256: '<64 hex digits>', scopes: ['features:read', 'predict'] }],
+  },
 } satisfies QuiverConfig;
 `;
 

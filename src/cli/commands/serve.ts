@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import type { ResolvedConfig } from '../../config/resolved.ts';
+import { resolveApiKeyAuth } from '../../limits/auth-config.ts';
 import { startServer } from '../../main.ts';
 import { createLogger } from '../../metrics/logger.ts';
 import { banner } from '../banner.ts';
@@ -44,6 +45,8 @@ export async function serve(
   extraBanner?: (url: string) => string,
 ): Promise<void> {
   const logger = createLogger();
+  // Checked here too so a config error stops the primary, not N workers it would restart forever.
+  resolveApiKeyAuth(config);
   if (options.workers > 1 && cluster.isPrimary) return runPrimary(config, options, extraBanner);
   const server = await startServer(config, { port: options.port, host: options.host, logger });
   try {
@@ -60,10 +63,13 @@ export async function serve(
 
 function warnIfExposed(config: ResolvedConfig, host: string, logger: ReturnType<typeof createLogger>): void {
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-  if (!loopback && (config.auth.apiKeys ?? []).length === 0) {
+  // Auth on without keys cannot start (resolveApiKeyAuth), so "no auth" means explicitly disabled.
+  if (!loopback && config.auth.enabled === false) {
     logger.warn(
       { host },
-      'listening on a non-loopback address without API keys: anyone who can reach it can read and write features',
+      'auth is OFF (auth.enabled: false) and the server listens on a non-loopback address: anyone who ' +
+        'can reach it can read and write features and call models. Configure API keys (quiver keygen) ' +
+        'and remove `enabled: false`, or listen on 127.0.0.1',
     );
   }
 }

@@ -15,6 +15,7 @@ import {
   type OnlineFeaturesResult,
 } from '../../features/online-features.ts';
 import type { ServingPlan } from '../../features/plan.ts';
+import { isStaleCache } from '../../stores/online-store.ts';
 import { packMsgpack } from '../codec.ts';
 import { optionalBoolean, requireObject, stringArray } from '../validate-body.ts';
 
@@ -26,7 +27,12 @@ export interface FeatureRouteDeps {
 export interface EncodedResponse {
   readonly contentType: string;
   readonly body: string | Buffer;
+  /** Set when some rows came from a hot cache while the store was down: the header's value. */
+  readonly degraded?: 'stale-cache';
 }
+
+/** Response header saying the answer is degraded (stores/breaker-store.ts), e.g. `stale-cache`. */
+export const DEGRADED_HEADER = 'x-quiver-degraded';
 
 function planOf(features: OnlineFeatureService, body: Record<string, unknown>): ServingPlan {
   const service = body.feature_service;
@@ -52,9 +58,10 @@ function planOf(features: OnlineFeatureService, body: Record<string, unknown>): 
 }
 
 function encode(result: OnlineFeaturesResult, full: boolean, msgpack: boolean): EncodedResponse {
-  return msgpack
+  const encoded: EncodedResponse = msgpack
     ? { contentType: 'application/msgpack', body: packMsgpack(buildFeastResponse(result, full)) }
     : { contentType: 'application/json', body: feastJson(result, full) };
+  return result.rows.some(isStaleCache) ? { ...encoded, degraded: 'stale-cache' } : encoded;
 }
 
 /** Validates a parsed request body, reads the features and encodes the response. */
@@ -89,6 +96,7 @@ export function registerFeatureRoutes(app: FastifyInstance, deps: FeatureRouteDe
       request.body,
       request.headers.accept?.includes('msgpack') === true,
     );
+    if (encoded.degraded !== undefined) reply.header(DEGRADED_HEADER, encoded.degraded);
     return reply.type(encoded.contentType).send(encoded.body);
   });
 }

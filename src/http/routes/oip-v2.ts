@@ -5,11 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { quiverError } from '../../errors.ts';
-import { validateInputs, validateOutputNames } from '../../models/model-runtime.ts';
-import { tensorToJson, tensorsFromJson } from '../../models/tensor.ts';
 import type { ModelHandle, ModelManager } from '../../serving/model-manager.ts';
+import { inferPayload, inferResponse } from '../../serving/request-payloads.ts';
 import { submitOptions } from '../request-options.ts';
-import { requireObject } from '../validate-body.ts';
 
 export const SERVER_NAME = 'quiver';
 export const SERVER_VERSION = '0.1.0';
@@ -32,20 +30,6 @@ function handleFor(models: ModelManager, params: ModelParams): ModelHandle {
     );
   }
   return handle;
-}
-
-function outputSelection(body: Record<string, unknown>): string[] | undefined {
-  const outputs = body.outputs;
-  if (outputs === undefined || outputs === null) return undefined;
-  if (
-    !Array.isArray(outputs) ||
-    !outputs.every(
-      (o) => typeof o === 'object' && o !== null && typeof (o as { name?: unknown }).name === 'string',
-    )
-  ) {
-    throw quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: '"outputs" must be an array of {name}' });
-  }
-  return outputs.map((o: { name: string }) => o.name);
 }
 
 export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelManager }): void {
@@ -86,34 +70,9 @@ export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelMan
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const handle = handleFor(models, request.params);
-    const body = requireObject(request.body);
-    const inputs = tensorsFromJson(body.inputs);
-    const meta = handle.model.metadata;
-    validateInputs(meta, inputs);
-    const outputNames = outputSelection(body);
-    if (outputNames !== undefined) validateOutputNames(meta, outputNames);
-    let rows = -1;
-    for (const tensor of Object.values(inputs)) {
-      const dim0 = tensor.shape[0] ?? 1;
-      if (rows !== -1 && dim0 !== rows) {
-        throw quiverError('QUIVER_ERR_INVALID_TENSOR', {
-          name: tensor.name,
-          reason: `dim 0 is ${dim0}, other inputs have ${rows}`,
-        });
-      }
-      rows = dim0;
-    }
-    const result = await handle.batcher.submit(
-      { kind: 'infer', inputs, rows, outputNames },
-      rows,
-      submitOptions(request, reply),
-    );
-    return reply.send({
-      model_name: handle.name,
-      model_version: handle.version,
-      ...(typeof body.id === 'string' ? { id: body.id } : {}),
-      outputs: Object.values(result.outputs).map(tensorToJson),
-    });
+    const payload = inferPayload(handle, request.body);
+    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
+    return reply.send(inferResponse(handle, request.body, result));
   };
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);

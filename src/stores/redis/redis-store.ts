@@ -68,7 +68,9 @@ export class RedisStore implements OnlineStore {
       enableAutoPipelining: true,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       connectTimeout: connectTimeoutMs,
-      maxRetriesPerRequest: 1,
+      // 0: a command in flight when the connection drops fails at once, instead of waiting for the
+      // first reconnect attempt (~100 ms later): a Redis crash must fail requests fast.
+      maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     }) as ScriptedRedis;
     let lastError: unknown;

@@ -1,0 +1,74 @@
+/**
+ * The hot cache behind a circuit breaker: the most recent reads of one view, bounded by the number
+ * of (key, row) entries they hold, kept so that reads can still be answered — marked stale — while
+ * the store is unreachable.
+ *
+ * Remembering must cost next to nothing, because it happens on every successful read while the
+ * cache is almost never used: a read is remembered as ONE reference to its keys and rows (no
+ * per-key work), and the oldest reads are forgotten past the bound. That is an LRU over reads: a
+ * key read recently is in a recent read. The per-key index (newest row wins) is built only when a
+ * lookup needs it — the first read after the circuit opened — and dropped at the next remember.
+ *
+ * @example
+ *   const recent = new RecentReads(10_000);
+ *   recent.remember(['u1', 'u2'], rows);   // on every successful read
+ *   recent.lookup(['u2']);                 // while the store is down: [row of u2], or undefined
+ */
+import { RingBuffer } from '../admission/ring-buffer.ts';
+import type { ReadResult, StoredRow } from '../stores/online-store.ts';
+
+interface Read {
+  readonly keys: readonly string[];
+  readonly rows: ReadResult;
+}
+
+export class RecentReads {
+  readonly #reads = new RingBuffer<Read>(64);
+  #entries = 0;
+  #index: Map<string, StoredRow | undefined> | undefined;
+
+  /** @param maxEntries (key, row) entries kept at most, over all remembered reads. */
+  constructor(readonly maxEntries: number) {}
+
+  /** Entries currently held. */
+  get size(): number {
+    return this.#entries;
+  }
+
+  /**
+   * Remembers a read (its keys copied, its rows by reference: read results are read-only). A read
+   * larger than the whole cache is not kept.
+   */
+  remember(keys: readonly string[], rows: ReadResult): void {
+    if (keys.length === 0 || keys.length > this.maxEntries) return;
+    this.#reads.push({ keys: keys.slice(), rows });
+    this.#entries += keys.length;
+    this.#index = undefined;
+    while (this.#entries > this.maxEntries) this.#entries -= this.#reads.shift()!.keys.length;
+  }
+
+  /**
+   * The rows as last read for every key (`undefined` where the key was read and absent), or
+   * undefined when any key is not in the cache: a partial answer would pass missing rows off as
+   * absent ones.
+   */
+  lookup(keys: readonly string[]): ReadResult | undefined {
+    const index = (this.#index ??= this.#buildIndex());
+    const rows: ReadResult = new Array<StoredRow | undefined>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!index.has(key)) return undefined;
+      rows[i] = index.get(key);
+    }
+    return rows;
+  }
+
+  #buildIndex(): Map<string, StoredRow | undefined> {
+    const index = new Map<string, StoredRow | undefined>();
+    for (let r = this.#reads.length - 1; r >= 0; r--) {
+      const { keys, rows } = this.#reads.at(r);
+      for (let i = 0; i < keys.length; i++) if (!index.has(keys[i]!)) index.set(keys[i]!, rows[i]);
+    }
+    return index;
+  }
+}
