@@ -12,7 +12,7 @@
  * - admin: /v2/repository/* (load, unload, index).
  * - A route not in the table needs `admin` (fail closed): a new route is unreachable without the
  *   strongest scope until it is classified here (a test checks that every route is).
- * - No route matched (404): any valid key, so unknown paths do not answer anonymous probing with
+ * - No route matched (404): a valid key of whatever scope, so unknown paths do not answer anonymous probing with
  *   404 vs 401 differences.
  */
 import type { Scope } from '../config/types.ts';

@@ -81,7 +81,7 @@ export class BreakerStore implements OnlineStore {
     } catch (open) {
       const cached = this.#recent.get(view)?.lookup(keys);
       if (cached === undefined) throw open;
-      // Non-enumerable: the rows compare and serialise as any other read result.
+      // Non-enumerable: the rows compare and serialise like every other read result.
       return Object.defineProperty(cached, STALE_CACHE, { value: true });
     }
     let result: ReadResult | Promise<ReadResult>;
