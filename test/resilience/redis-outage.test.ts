@@ -13,7 +13,7 @@ import { startServer, type RunningServer } from '../../src/main.ts';
 import { createLogger } from '../../src/metrics/logger.ts';
 import { BreakerStore } from '../../src/stores/breaker-store.ts';
 import type { WriteRow } from '../../src/stores/online-store.ts';
-import { freePort, PrivateRedisServer, redisServerInstalled, until } from './private-redis.ts';
+import { freePort, PrivateRedisServer, redisServerInstalled, until } from '../support/private-redis.ts';
 
 if (!redisServerInstalled) {
   const message = 'redis-server is not installed: the Redis outage test cannot run.';

@@ -1,7 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
-import { once } from 'node:events';
-import net from 'node:net';
 import { setTimeout as pause } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +7,9 @@ import type { RateLimitStoreErrorEvent } from '../events.ts';
 import type { TakeResult } from '../rate-limiter.ts';
 import { runRateLimiterContract } from '../rate-limiter.contract.ts';
 import { RedisRateLimiter } from './redis-rate-limiter.ts';
+import { PrivateRedisServer, freePort, redisServerInstalled } from '../../../test/support/private-redis.ts';
 
 const redisUp = await serviceAvailable(REDIS);
-const redisServerInstalled = spawnSync('redis-server', ['--version']).status === 0;
 if (!redisServerInstalled) {
   const message = 'redis-server is not installed: the rate limiter fault tests cannot run.';
   if (process.env.CI === 'true') throw new Error(message);
@@ -113,7 +110,7 @@ describe.skipIf(!redisServerInstalled)('RedisRateLimiter against a private redis
     server = await PrivateRedisServer.start(await freePort());
   });
   afterAll(async () => {
-    await server.stop();
+    await server.kill();
   });
 
   it('costs one EVALSHA per check', async () => {
@@ -234,65 +231,4 @@ async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 50
     if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await pause(20);
   }
-}
-
-/** A redis-server child process of this test file, on its own port, persisting nothing. */
-class PrivateRedisServer {
-  readonly url: string;
-  readonly #exited: Promise<unknown>;
-
-  private constructor(
-    readonly port: number,
-    private readonly child: ChildProcess,
-  ) {
-    this.url = `redis://127.0.0.1:${port}`;
-    this.#exited = once(child, 'exit');
-  }
-
-  static async start(port: number): Promise<PrivateRedisServer> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    const server = new PrivateRedisServer(port, child);
-    await until(() => connects(port));
-    return server;
-  }
-
-  /** SIGSTOP: keeps its connections but answers nothing, like a hung host. */
-  freeze(): void {
-    this.child.kill('SIGSTOP');
-  }
-
-  /** SIGKILL, so clients see a crash rather than a clean shutdown. */
-  async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.#exited;
-  }
-
-  stop(): Promise<void> {
-    return this.kill();
-  }
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }

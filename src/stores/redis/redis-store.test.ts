@@ -1,7 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import net from 'node:net';
 import { setTimeout as pause } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { unpack } from 'msgpackr';
@@ -9,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS, REDIS_URL, serviceAvailable, uniquePrefix } from '../../../test/support/services.ts';
 import { runOnlineStoreContract } from '../online-store.contract.ts';
 import { RedisStore } from './redis-store.ts';
+import { PrivateRedisServer, freePort, redisServerInstalled } from '../../../test/support/private-redis.ts';
 
 const redisUp = await serviceAvailable(REDIS);
-const redisServerInstalled = spawnSync('redis-server', ['--version']).status === 0;
 if (!redisServerInstalled) {
   const message = 'redis-server is not installed: the private-server (fault) tests cannot run.';
   if (process.env.CI === 'true') throw new Error(message);
@@ -98,7 +94,7 @@ describe.skipIf(!redisServerInstalled)('RedisStore against a private redis-serve
     server = await PrivateRedisServer.start(await freePort());
   });
   afterAll(async () => {
-    await server.stop();
+    await server.kill();
   });
 
   it('reads 10,000 keys with a single MGET', async () => {
@@ -163,47 +159,6 @@ async function expectUnavailableWithin(limitMs: number, call: () => unknown): Pr
   expect(elapsedMs).toBeLessThan(limitMs);
 }
 
-/** A redis-server child process of this test file, on its own port, persisting nothing. */
-class PrivateRedisServer {
-  readonly port: number;
-  readonly url: string;
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<unknown>;
-
-  private constructor(port: number, child: ChildProcess) {
-    this.port = port;
-    this.url = `redis://127.0.0.1:${port}`;
-    this.#child = child;
-    this.#exited = once(child, 'exit');
-  }
-
-  static async start(port: number): Promise<PrivateRedisServer> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    const server = new PrivateRedisServer(port, child);
-    await retry(() => connectOnce(port));
-    return server;
-  }
-
-  /** SIGSTOP: the server keeps its connections but answers nothing, like a hung host. */
-  freeze(): void {
-    this.#child.kill('SIGSTOP');
-  }
-
-  /** SIGKILL, so clients see a crash rather than a clean shutdown. */
-  async kill(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
-    await this.#exited;
-  }
-
-  async stop(): Promise<void> {
-    await this.kill();
-  }
-}
-
 /** Retries `attempt` until it resolves, awaiting each try; fails after `attempts` tries. */
 async function retry<T>(attempt: () => T | Promise<T>, attempts = 100, pauseMs = 50): Promise<T> {
   let lastError: unknown;
@@ -216,25 +171,4 @@ async function retry<T>(attempt: () => T | Promise<T>, attempts = 100, pauseMs =
     }
   }
   throw lastError;
-}
-
-function connectOnce(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.once('error', reject);
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
