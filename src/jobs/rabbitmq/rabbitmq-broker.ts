@@ -26,7 +26,7 @@ import {
   type PublishOptions,
   type Settlement,
 } from '../broker.ts';
-import { CircuitBreaker } from '../circuit-breaker.ts';
+import { CircuitBreaker, type Permit } from '../../resilience/circuit-breaker.ts';
 import { decodeEnvelope, encodeEnvelope, type JobEnvelope } from '../job.ts';
 import { AmqpLink } from './amqp-link.ts';
 import { withTimeout } from './timeout.ts';
@@ -116,8 +116,15 @@ export class RabbitMqBroker implements JobBroker {
       ...options,
     };
     this.#breaker = new CircuitBreaker({
-      failureThreshold: this.#options.breakerFailureThreshold,
+      consecutiveFailures: this.#options.breakerFailureThreshold,
+      // Consecutive failures only: a failure-rate window needs no tuning for a broker that either
+      // confirms or does not.
+      failureRate: 1,
+      windowMs: this.#options.breakerOpenMs,
+      minimumCalls: Number.MAX_SAFE_INTEGER,
       openMs: this.#options.breakerOpenMs,
+      openError: (retryAfterS) =>
+        this.#unavailable('recent publishes failed; failing fast (circuit open)', retryAfterS * 1000),
     });
     this.#publisher = this.#link('quiver-publisher', async (connection) => {
       const channel = await connection.createConfirmChannel();
@@ -169,15 +176,16 @@ export class RabbitMqBroker implements JobBroker {
         this.#unavailable(`not connected (${this.#publisher.lastError ?? 'connecting'})`),
       );
     }
-    if (!this.#breaker.allow()) {
-      return Promise.reject(
-        this.#unavailable('recent publishes failed; failing fast (circuit open)', this.#breaker.retryInMs()),
-      );
+    let permit: Permit;
+    try {
+      permit = this.#breaker.acquire();
+    } catch (err) {
+      return Promise.reject(err);
     }
     const pending = this.#confirmPublish(session, job, brokerPriority(options.priority), 1).then(
-      () => this.#breaker.success(),
+      () => this.#breaker.succeeded(permit),
       (err: unknown) => {
-        this.#breaker.failure();
+        this.#breaker.failed(permit);
         throw this.#unavailable(err instanceof Error ? err.message : String(err));
       },
     );
