@@ -98,18 +98,3 @@ export function buildFeastResponse(result: OnlineFeaturesResult, fullNames: bool
   }
   return { metadata: { feature_names: names }, results };
 }
-
-/**
- * JSON text of the response. Values were validated on write (no NaN or Infinity), so native
- * stringification of each column is safe and is the fastest encoder available.
- */
-export function feastResponseJson(response: FeastResponse): string {
-  let out = `{"metadata":{"feature_names":${JSON.stringify(response.metadata.feature_names)}},"results":[`;
-  const results = response.results;
-  for (let c = 0; c < results.length; c++) {
-    const column = results[c]!;
-    if (c > 0) out += ',';
-    out += `{"values":${JSON.stringify(column.values)},"statuses":${JSON.stringify(column.statuses)},"event_timestamps":${JSON.stringify(column.event_timestamps)}}`;
-  }
-  return `${out}]}`;
-}

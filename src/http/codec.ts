@@ -2,7 +2,7 @@
  * Request and response encodings: JSON (the default for any content type, because Feast's own curl
  * examples post JSON as form-encoded) and MessagePack (`application/msgpack`, both ways).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
 import { quiverError } from '../errors.ts';
 
@@ -38,20 +38,9 @@ export function installBodyParsers(app: FastifyInstance): void {
   });
 }
 
-export function wantsMsgpack(request: FastifyRequest): boolean {
-  const accept = request.headers.accept;
-  return accept !== undefined && accept.includes('msgpack');
-}
-
-/** Sends a document as msgpack when the client asked for it, else as JSON text (`json` if given). */
-export function sendDocument(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  document: unknown,
-  json?: string,
-): FastifyReply {
-  if (wantsMsgpack(request)) return reply.type('application/msgpack').send(packr.pack(document));
-  return reply.type('application/json').send(json ?? JSON.stringify(document));
+/** Decodes a msgpack request body with the same rules as the Fastify parser (shared by the fast path). */
+export function unpackMsgpack(body: Buffer): unknown {
+  return unpackr.unpack(body);
 }
 
 export function packMsgpack(document: unknown): Buffer {

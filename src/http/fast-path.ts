@@ -9,10 +9,10 @@
  * allocates its state object and chunks, and no closures.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Unpackr } from 'msgpackr';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard } from './guard.ts';
 import {
@@ -23,8 +23,6 @@ import {
 } from './routes/features.ts';
 
 export const FAST_ROUTE = '/get-online-features';
-
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export interface FastPathDeps {
   readonly route: FeatureRouteDeps;
@@ -163,7 +161,7 @@ export class FastPath {
     const type = req.headers['content-type'];
     if (type !== undefined && type.includes('msgpack')) {
       try {
-        return unpackr.unpack(body);
+        return unpackMsgpack(body);
       } catch (err) {
         throw quiverError('QUIVER_ERR_MALFORMED_BODY', {
           reason: `invalid msgpack: ${(err as Error).message}`,
