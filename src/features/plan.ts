@@ -171,28 +171,33 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
 }
 
 /**
- * Caches compiled plans by their feature list (or service name). Bounded, so clients sending many
- * distinct lists cannot grow memory without limit; the common case (a few lists) always hits.
+ * Caches compiled plans. Feature services are a fixed set from the config: their plans live in a
+ * map keyed by the service name, compiled on first use and never evicted. Ad-hoc feature lists are
+ * bounded, so clients sending many distinct lists cannot grow memory without limit; the common case
+ * (a few lists) always hits.
  */
 export class PlanCache {
+  private readonly servicePlans = new Map<string, ServingPlan>();
   private readonly plans = new Map<string, ServingPlan>();
   constructor(
     private readonly registry: Registry,
     private readonly maxEntries = 1024,
   ) {}
 
-  // Keys cannot collide whatever a client sends: a single ref is its own key only when it holds no
-  // NUL (valid names never do); every other key starts with NUL and a tag ('s' service, 'r' refs).
   forService(name: string): ServingPlan {
-    const key = `\u0000s${name}`;
-    return (
-      this.plans.get(key) ?? this.put(key, compilePlan(this.registry, this.registry.featureServiceRefs(name)))
-    );
+    let plan = this.servicePlans.get(name);
+    if (plan === undefined) {
+      plan = compilePlan(this.registry, this.registry.featureServiceRefs(name));
+      this.servicePlans.set(name, plan);
+    }
+    return plan;
   }
 
+  // Keys cannot collide whatever a client sends: a single ref is its own key only when it holds no
+  // NUL (valid names never do); every other list is keyed by NUL + its JSON.
   forRefs(refs: readonly string[]): ServingPlan {
     const key =
-      refs.length === 1 && !refs[0]!.includes('\u0000') ? refs[0]! : `\u0000r${JSON.stringify(refs)}`;
+      refs.length === 1 && !refs[0]!.includes('\u0000') ? refs[0]! : `\u0000${JSON.stringify(refs)}`;
     return this.plans.get(key) ?? this.put(key, compilePlan(this.registry, refs));
   }
 
