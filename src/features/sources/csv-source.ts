@@ -9,8 +9,7 @@
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
 import { quiverError } from '../../errors.ts';
-import type { BadRow } from '../row-codec.ts';
-import { CHUNK_ROWS, type OpenedSource, type SourceChunk, type SourceRecord } from './source.ts';
+import { ChunkBuilder, type OpenedSource, type SourceChunk } from './source.ts';
 
 interface RawRecord {
   record: string[];
@@ -89,26 +88,21 @@ export async function openCsvSource(view: string, path: string): Promise<OpenedS
 
   async function* chunks(): AsyncGenerator<SourceChunk> {
     const width = header.length;
-    let records: SourceRecord[] = [];
-    let bad: BadRow[] = [];
+    const chunk = new ChunkBuilder();
     try {
       for (let r = await next(); !r.done; r = await next()) {
         const line = lineOf(r.value.raw);
         const fields = r.value.record;
         if (fields.length !== width) {
-          bad.push({ line, reason: `expected ${width} fields as in the header, got ${fields.length}` });
+          chunk.badRow(line, `expected ${width} fields as in the header, got ${fields.length}`);
         } else {
           const record: Record<string, unknown> = {};
           for (let c = 0; c < width; c++) record[header[c]!] = fields[c];
-          records.push({ line, record });
+          chunk.record(line, record);
         }
-        if (records.length + bad.length >= CHUNK_ROWS) {
-          yield { records, bad };
-          records = [];
-          bad = [];
-        }
+        if (chunk.full) yield chunk.take();
       }
-      if (records.length + bad.length > 0) yield { records, bad };
+      if (!chunk.empty) yield chunk.take();
     } finally {
       await close();
     }

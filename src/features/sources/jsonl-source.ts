@@ -6,8 +6,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { quiverError } from '../../errors.ts';
-import type { BadRow } from '../row-codec.ts';
-import { CHUNK_ROWS, type OpenedSource, type SourceChunk, type SourceRecord } from './source.ts';
+import { ChunkBuilder, type OpenedSource, type SourceChunk } from './source.ts';
 
 function parseLine(text: string): Record<string, unknown> | string {
   let value: unknown;
@@ -45,23 +44,18 @@ export async function openJsonlSource(view: string, path: string): Promise<Opene
   };
 
   async function* chunks(): AsyncGenerator<SourceChunk> {
-    let records: SourceRecord[] = [];
-    let bad: BadRow[] = [];
+    const chunk = new ChunkBuilder();
     let line = 0;
     try {
       for await (const text of lines) {
         line++;
         if (text.trim() === '') continue;
         const parsed = parseLine(text);
-        if (typeof parsed === 'string') bad.push({ line, reason: parsed });
-        else records.push({ line, record: parsed });
-        if (records.length + bad.length >= CHUNK_ROWS) {
-          yield { records, bad };
-          records = [];
-          bad = [];
-        }
+        if (typeof parsed === 'string') chunk.badRow(line, parsed);
+        else chunk.record(line, parsed);
+        if (chunk.full) yield chunk.take();
       }
-      if (records.length + bad.length > 0) yield { records, bad };
+      if (!chunk.empty) yield chunk.take();
     } finally {
       await close();
     }

@@ -38,6 +38,36 @@ export interface SourceChunk {
 
 export type RecordSource = AsyncIterable<SourceChunk>;
 
+/** Collects records and bad rows of a line-by-line source into chunks of about CHUNK_ROWS. */
+export class ChunkBuilder {
+  private records: SourceRecord[] = [];
+  private bad: BadRow[] = [];
+
+  record(line: number, record: Record<string, unknown>): void {
+    this.records.push({ line, record });
+  }
+
+  badRow(line: number, reason: string): void {
+    this.bad.push({ line, reason });
+  }
+
+  get full(): boolean {
+    return this.records.length + this.bad.length >= CHUNK_ROWS;
+  }
+
+  get empty(): boolean {
+    return this.records.length + this.bad.length === 0;
+  }
+
+  /** The chunk so far; the builder starts a new one. */
+  take(): SourceChunk {
+    const chunk = { records: this.records, bad: this.bad };
+    this.records = [];
+    this.bad = [];
+    return chunk;
+  }
+}
+
 export interface OpenedSource {
   /** Column names from the header/schema/result, or undefined when the format has none (JSONL). */
   readonly columns: readonly string[] | undefined;
