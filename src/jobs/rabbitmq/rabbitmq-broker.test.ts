@@ -192,7 +192,10 @@ describe.skipIf(!up)('RabbitMqBroker', () => {
       const after = job('after');
       await broker.publish(after, { priority: 1 });
       await waitFor(() => got.includes(after.id), 10_000, 'the job published after the reconnect');
-      expect(got).toEqual([before.id, after.id]);
+      // At-least-once: if the cut landed while the first ack was in flight, RabbitMQ redelivers
+      // `before` (the job service dedupes by id). Nothing else may appear, and `after` exactly once.
+      expect(got[0]).toBe(before.id);
+      expect(got.filter((id) => id !== before.id)).toEqual([after.id]);
     } finally {
       await broker.destroy();
       await proxy.close();
