@@ -97,7 +97,7 @@ describe('feastJson', () => {
       const result = (await service.fetch(plan, entities, count)) as OnlineFeaturesResult;
       for (const full of [false, true]) {
         const expected = JSON.stringify(buildFeastResponse(result, full));
-        expect(feastJson(result, full)).toBe(expected);
+        expect(feastJson(result, full).toString('utf8')).toBe(expected);
       }
     }
   });

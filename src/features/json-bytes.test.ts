@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../examples/fraud/generate.ts';
+import { JsonBytes } from './json-bytes.ts';
+
+function written(write: (w: JsonBytes) => void, initialBytes?: number): string {
+  const w = new JsonBytes(initialBytes);
+  write(w);
+  return w.take().toString('utf8');
+}
+
+describe('JsonBytes', () => {
+  it('writes numbers exactly as JSON.stringify does', () => {
+    const random = seededRandom(5);
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99,
+      100,
+      123456789,
+      -987654321,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+      2 ** 53 + 2,
+      1e21,
+      -1e21,
+      1e-7,
+      0.1,
+      0.30000000000000004,
+      Math.fround(0.1),
+      5e-324,
+      Number.MAX_VALUE,
+      NaN,
+      Infinity,
+      -Infinity,
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const scale = 10 ** Math.floor(random() * 30 - 15);
+      values.push(
+        (random() - 0.5) * scale,
+        Math.round((random() - 0.5) * scale),
+        Math.fround(random() * scale),
+      );
+    }
+    for (const v of values)
+      expect(
+        written((w) => w.number(v)),
+        String(v),
+      ).toBe(JSON.stringify(v));
+  });
+
+  it('writes hundreds of thousands of doubles of every shape exactly as JSON.stringify does', () => {
+    const random = seededRandom(8);
+    const w = new JsonBytes();
+    const values: number[] = [1e-6, 9.99999e-7, 1e15 - 0.5, 1e15, 1e15 + 2, 123456789012345.6, 0.1 + 0.2];
+    for (let i = 0; i < 60_000; i++) {
+      const sign = random() < 0.5 ? -1 : 1;
+      const magnitude = 10 ** Math.floor(random() * 44 - 22);
+      const digits = 1 + Math.floor(random() * 17);
+      values.push(
+        sign * random() * magnitude, // full-precision doubles
+        sign * Math.fround(random() * magnitude), // float32 values widened
+        sign * Number((random() * magnitude).toPrecision(digits)), // short decimals
+        (sign * Math.round(random() * 10 ** digits)) / 10 ** Math.floor(random() * 12), // prices, ratios
+        Number.parseFloat(Math.fround(sign * random() * 1e4).toPrecision(9)), // stored float32 decimals
+      );
+    }
+    let mismatches = 0;
+    for (const v of values) {
+      w.number(v);
+      const got = w.take().toString('latin1');
+      if (got !== JSON.stringify(v)) {
+        mismatches++;
+        expect(got, `for ${JSON.stringify(v)}`).toBe(JSON.stringify(v));
+      }
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('writes strings exactly as JSON.stringify does, escapes and non-ASCII included', () => {
+    const samples = [
+      '',
+      'plain',
+      'with "quotes"',
+      'back\\slash',
+      'tab\there',
+      'nl\n',
+      '\u0000\u001f\u007f',
+      'ünïcødé',
+      '🎯',
+      '\ud800 lone',
+      'end \udfff',
+      'a/b',
+    ];
+    for (const s of samples) expect(written((w) => w.string(s))).toBe(JSON.stringify(s));
+  });
+
+  it('writes any other value through JSON.stringify', () => {
+    for (const v of [null, true, false, [1, 'x'], { a: 1 }, undefined])
+      expect(written((w) => w.value(v))).toBe(JSON.stringify(v) ?? 'null');
+  });
+
+  it('grows past its initial size without losing what was written, and take() starts afresh', () => {
+    const w = new JsonBytes(8);
+    const parts: string[] = [];
+    w.byte(0x5b);
+    for (let i = 0; i < 500; i++) {
+      if (i > 0) w.comma();
+      w.string(`item ${i} ✓`);
+      parts.push(JSON.stringify(`item ${i} ✓`));
+    }
+    w.byte(0x5d);
+    expect(w.take().toString('utf8')).toBe(`[${parts.join(',')}]`);
+    w.number(42);
+    expect(w.take().toString('utf8')).toBe('42');
+  });
+
+  it('copies an earlier range, also after growing', () => {
+    const w = new JsonBytes(4);
+    w.raw(Buffer.from('[1,2]'));
+    const end = w.position;
+    w.comma();
+    w.copyWithin(0, end);
+    w.comma();
+    w.copyWithin(0, end);
+    expect(w.take().toString('utf8')).toBe('[1,2],[1,2],[1,2]');
+  });
+
+  it('reset() drops a half-written response', () => {
+    const w = new JsonBytes();
+    w.ascii('{"half":');
+    w.reset();
+    w.ascii('{}');
+    expect(w.take().toString('utf8')).toBe('{}');
+  });
+});
