@@ -2,7 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isQuiverError } from '../errors.ts';
 import type { AdmissionRejectEvent } from '../metrics/events.ts';
-import { Batcher, type BatchExecutor, type BatcherOptions } from './batcher.ts';
+import { Batcher, type BatchExecutor, type BatcherOptions, type Cancellation } from './batcher.ts';
 
 interface Call {
   payloads: string[];
@@ -154,10 +154,10 @@ describe('Batcher', () => {
     const { calls, executor } = controlledExecutor();
     const { batcher } = makeBatcher(executor);
     void batcher.submit('running', 1);
-    const abort = new AbortController();
-    const gone = batcher.submit('gone', 1, { signal: abort.signal });
+    const cancellation: Cancellation = {};
+    const gone = batcher.submit('gone', 1, { cancellation });
     const stays = batcher.submit('stays', 1);
-    abort.abort();
+    batcher.cancel(cancellation);
     calls[0]!.finish();
     await expect(gone).rejects.toMatchObject({ code: 'QUIVER_ERR_CLIENT_CLOSED_REQUEST' });
     await flushMicrotasks();
@@ -318,24 +318,36 @@ describe('Batcher admission', () => {
     const { executor } = controlledExecutor();
     const { batcher } = makeBatcher(executor);
     void batcher.submit('running', 1);
-    const abort = new AbortController();
+    const cancellation: Cancellation = {};
     void batcher.submit('q1', 1);
-    const gone = batcher.submit('q2', 1, { signal: abort.signal });
+    const gone = batcher.submit('q2', 1, { cancellation });
     void batcher.submit('q3', 1);
     await expect(batcher.submit('q4', 1)).rejects.toMatchObject({ code: 'QUIVER_ERR_QUEUE_FULL' });
-    abort.abort();
+    batcher.cancel(cancellation);
     await expect(gone).rejects.toMatchObject({ code: 'QUIVER_ERR_CLIENT_CLOSED_REQUEST' });
     void batcher.submit('q5', 1);
     expect(batcher.depths()).toEqual([0, 3]);
   });
 
-  it('rejects a request whose signal already aborted, without queueing it', async () => {
+  it('rejects a request cancelled before it was submitted, without queueing it', async () => {
     const { calls, executor } = controlledExecutor();
     const { batcher } = makeBatcher(executor);
-    await expect(batcher.submit('a', 1, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    const cancellation: Cancellation = {};
+    batcher.cancel(cancellation);
+    await expect(batcher.submit('a', 1, { cancellation })).rejects.toMatchObject({
       code: 'QUIVER_ERR_CLIENT_CLOSED_REQUEST',
     });
     expect(calls).toHaveLength(0);
+  });
+
+  it('cancelling a request a runner already took changes nothing: it completes', async () => {
+    const { calls, executor } = controlledExecutor();
+    const { batcher } = makeBatcher(executor);
+    const cancellation: Cancellation = {};
+    const running = batcher.submit('running', 1, { cancellation });
+    batcher.cancel(cancellation);
+    calls[0]!.finish();
+    await expect(running).resolves.toBe('done:running');
   });
 });
 

@@ -1,51 +1,110 @@
 /**
- * The raw node:http fast path for POST /get-online-features, in front of Fastify. Fastify's
- * per-request machinery (request/reply objects, hooks, content-type parsing) measured at ~40 µs of
- * CPU, as much as the whole HTTP ceiling, for a lookup whose own work is a few µs; this path does
- * only what the route needs and shares its logic (routes/features.ts) and error mapping
- * (error-handler.ts) with the Fastify route, so both answer byte for byte the same.
+ * The raw node:http fast path, in front of Fastify, for the three hot routes: POST
+ * /get-online-features, POST /v1/models/{m}/predict and POST /v2/models/{m}/infer. Fastify's
+ * per-request machinery (request/reply objects, hooks, content-type parsing, reply serialization)
+ * measured at ~40 µs of CPU per request, as much as the whole HTTP ceiling, and ~30% of the main
+ * thread under inference load. This path does only what the routes need: it shares their logic
+ * (routes/*.ts export a FastRoute beside their Fastify registration), the guard, and the error
+ * mapping (error-handler.ts), so both paths answer byte for byte the same. Anything else — other
+ * methods, query strings, versioned or percent-encoded model paths — goes on to Fastify.
  *
- * Body listeners are shared functions that find their request's state through `this`, so a request
- * allocates its state object and chunks, and no closures.
+ * Body and close listeners are shared functions that find their request's state through `this`,
+ * so a request allocates its state object and chunks, and no closures until it must wait.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
-import type { Guard } from './guard.ts';
-import {
-  DEGRADED_HEADER,
-  getOnlineFeatures,
-  type EncodedResponse,
-  type FeatureRouteDeps,
-} from './routes/features.ts';
+import type { Guard, RequiredAccess } from './guard.ts';
 
-export const FAST_ROUTE = '/get-online-features';
+/** A response ready to write. */
+export interface EncodedResponse {
+  readonly contentType: string;
+  readonly body: string | Buffer;
+  /** Set when some rows came from a hot cache while the store was down: the header's value. */
+  readonly degraded?: 'stale-cache';
+}
+
+/** A JSON document as Fastify would send it (same content type, same bytes). */
+export function jsonResponse(document: unknown): EncodedResponse {
+  return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(document) };
+}
+
+/** Response header saying the answer is degraded (stores/breaker-store.ts), e.g. `stale-cache`. */
+export const DEGRADED_HEADER = 'x-quiver-degraded';
+
+/** What a fast route may keep per request: it doubles as the batcher's cancellation handle. */
+export interface Exchange extends Cancellation {
+  /** The batcher the request was submitted to, cancelled on it if the client leaves first. */
+  batcher?: { cancel(cancellation: Cancellation): void };
+}
+
+/** One route served on the raw path. */
+export interface FastRoute {
+  /** The route as Fastify names it, for metrics (e.g. '/v1/models/:model/predict'). */
+  readonly label: string;
+  readonly access: RequiredAccess;
+  /** Answers a parsed body; `param` is the model name of /models/{m}/ routes, '' otherwise. */
+  respond(
+    body: unknown,
+    req: IncomingMessage,
+    param: string,
+    exchange: Exchange,
+  ): EncodedResponse | Promise<EncodedResponse>;
+}
+
+export interface FastRoutes {
+  readonly features: FastRoute;
+  readonly predict: FastRoute;
+  readonly infer: FastRoute;
+}
 
 export interface FastPathDeps {
-  readonly route: FeatureRouteDeps;
+  readonly routes: FastRoutes;
   readonly maxBodyBytes: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Auth, scope features:read and rate limits; skipped entirely when inactive. */
+  /** Auth, scopes and rate limits; skipped entirely when inactive. */
   readonly guard?: Guard;
   /** True once the server is draining: new requests get 503. */
   readonly isClosing: () => boolean;
 }
 
-interface BodyState {
-  readonly res: ServerResponse;
-  readonly path: FastPath;
-  readonly startedMs: number;
-  chunks: Buffer[];
-  size: number;
-  tooLarge: boolean;
+const FEATURES_PATH = '/get-online-features';
+const V1_MODELS = '/v1/models/';
+const PREDICT = '/predict';
+const V2_MODELS = '/v2/models/';
+const INFER = '/infer';
+
+/** A route with its metric children resolved once. */
+interface BoundRoute {
+  readonly route: FastRoute;
+  readonly ok: { inc(): void };
+  readonly duration: { observe(v: number): void };
 }
 
-const STATE = Symbol('quiver.body');
-type FastRequest = IncomingMessage & { [STATE]?: BodyState };
+class RequestState implements Exchange {
+  cancelled?: boolean;
+  queued?: object;
+  batcher?: { cancel(cancellation: Cancellation): void };
+  chunks: Buffer[] = [];
+  size = 0;
+  tooLarge = false;
+  constructor(
+    readonly res: ServerResponse,
+    readonly path: FastPath,
+    readonly bound: BoundRoute,
+    readonly param: string,
+    readonly startedMs: number,
+  ) {}
+}
+
+const STATE = Symbol('quiver.fast');
+type FastRequest = IncomingMessage & { [STATE]?: RequestState };
+type FastResponse = ServerResponse & { [STATE]?: RequestState };
 
 function onData(this: FastRequest, chunk: Buffer): void {
   const state = this[STATE]!;
@@ -64,97 +123,142 @@ function onError(this: FastRequest): void {
   this[STATE] = undefined;
 }
 
+/** The connection closed: if no answer was written, the client left, so its queued work goes. */
+function onResponseClose(this: FastResponse): void {
+  const state = this[STATE];
+  this[STATE] = undefined;
+  if (state !== undefined && !this.writableFinished) state.batcher?.cancel(state);
+}
+
+/** A model name taken from the path as is: anything needing decoding is left to Fastify. */
+function plainSegment(url: string, start: number, end: number): string | undefined {
+  if (end <= start) return undefined;
+  for (let i = start; i < end; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f || c === 0x25 || c === 0x3f) return undefined; // '/', '%', '?'
+  }
+  return url.slice(start, end);
+}
+
 export class FastPath {
   readonly maxBodyBytes: number;
-  private readonly ok: { inc(): void };
-  private readonly duration: { observe(v: number): void };
   private readonly guard: Guard | undefined;
+  private readonly features: BoundRoute;
+  private readonly predict: BoundRoute;
+  private readonly infer: BoundRoute;
 
   constructor(private readonly deps: FastPathDeps) {
     this.maxBodyBytes = deps.maxBodyBytes;
     this.guard = deps.guard?.active ? deps.guard : undefined;
-    this.ok = deps.metrics.httpRequests.labels(FAST_ROUTE, '200');
-    this.duration = deps.metrics.httpDuration.labels(FAST_ROUTE);
+    const bind = (route: FastRoute): BoundRoute => ({
+      route,
+      ok: deps.metrics.httpRequests.labels(route.label, '200'),
+      duration: deps.metrics.httpDuration.labels(route.label),
+    });
+    this.features = bind(deps.routes.features);
+    this.predict = bind(deps.routes.predict);
+    this.infer = bind(deps.routes.infer);
   }
 
-  /** Handles the request if it is the fast route; false hands it on to Fastify. */
+  /** Handles the request if it is one of the fast routes; false hands it on to Fastify. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'POST' || req.url !== FAST_ROUTE) return false;
+    if (req.method !== 'POST') return false;
+    const url = req.url!;
+    let bound: BoundRoute;
+    let param = '';
+    if (url === FEATURES_PATH) bound = this.features;
+    else if (url.startsWith(V1_MODELS) && url.endsWith(PREDICT)) {
+      const model = plainSegment(url, V1_MODELS.length, url.length - PREDICT.length);
+      if (model === undefined) return false;
+      bound = this.predict;
+      param = model;
+    } else if (url.startsWith(V2_MODELS) && url.endsWith(INFER)) {
+      const model = plainSegment(url, V2_MODELS.length, url.length - INFER.length);
+      if (model === undefined) return false;
+      bound = this.infer;
+      param = model;
+    } else return false;
+
+    const startedMs = performance.now();
     const requestId = req.headers['x-request-id'];
     if (requestId !== undefined) res.setHeader('x-request-id', requestId);
     if (this.deps.isClosing()) {
       res.setHeader('connection', 'close');
-      this.fail(res, quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }), performance.now());
+      this.fail(res, bound, quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }), startedMs);
       return true;
     }
+    const state = new RequestState(res, this, bound, param, startedMs);
     if (this.guard !== undefined) {
       // Before the body is read, as Fastify's onRequest hook does; node:http discards an unread body.
       let pending: void | Promise<void>;
       try {
-        pending = this.guard.check('features:read', req.headers, req.socket.remoteAddress, res);
+        pending = this.guard.check(bound.route.access, req.headers, req.socket.remoteAddress, res);
       } catch (err) {
-        this.fail(res, err, performance.now());
+        this.fail(res, bound, err, startedMs);
         return true;
       }
       if (pending !== undefined) {
-        const startedMs = performance.now();
         pending.then(
-          () => this.receive(req, res),
-          (err: unknown) => this.fail(res, err, startedMs),
+          () => this.receive(req, state),
+          (err: unknown) => this.fail(res, bound, err, startedMs),
         );
         return true;
       }
     }
-    this.receive(req, res);
+    this.receive(req, state);
     return true;
   }
 
   /** Checks the declared size and starts reading the body. */
-  private receive(req: IncomingMessage, res: ServerResponse): void {
+  private receive(req: IncomingMessage, state: RequestState): void {
     const declared = Number(req.headers['content-length']);
     if (declared > this.maxBodyBytes) {
       // Refuse before reading: the connection closes after the answer, dropping the unread body.
-      res.setHeader('connection', 'close');
+      state.res.setHeader('connection', 'close');
       this.fail(
-        res,
+        state.res,
+        state.bound,
         quiverError('QUIVER_ERR_BODY_TOO_LARGE', { limitBytes: this.maxBodyBytes }),
-        performance.now(),
+        state.startedMs,
       );
       return;
     }
     const request = req as FastRequest;
-    request[STATE] = { res, path: this, startedMs: performance.now(), chunks: [], size: 0, tooLarge: false };
+    request[STATE] = state;
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
   }
 
   /** Called when the body has arrived. */
-  finish(req: IncomingMessage, state: BodyState): void {
-    const { res, startedMs } = state;
+  finish(req: IncomingMessage, state: RequestState): void {
+    const { res, bound, startedMs } = state;
     if (state.tooLarge) {
-      this.fail(res, quiverError('QUIVER_ERR_BODY_TOO_LARGE', { limitBytes: this.maxBodyBytes }), startedMs);
+      this.fail(
+        res,
+        bound,
+        quiverError('QUIVER_ERR_BODY_TOO_LARGE', { limitBytes: this.maxBodyBytes }),
+        startedMs,
+      );
       return;
     }
     let encoded: EncodedResponse | Promise<EncodedResponse>;
     try {
       const body = state.chunks.length === 1 ? state.chunks[0]! : Buffer.concat(state.chunks, state.size);
-      const accept = req.headers.accept;
-      encoded = getOnlineFeatures(
-        this.deps.route,
-        this.parse(req, body),
-        accept !== undefined && accept.includes('msgpack'),
-      );
+      state.chunks = [];
+      encoded = bound.route.respond(this.parse(req, body), req, state.param, state);
     } catch (err) {
-      this.fail(res, err, startedMs);
+      this.fail(res, bound, err, startedMs);
       return;
     }
     if (encoded instanceof Promise) {
+      (res as FastResponse)[STATE] = state;
+      res.once('close', onResponseClose);
       encoded.then(
-        (e) => this.send(res, e, startedMs),
-        (err: unknown) => this.fail(res, err, startedMs),
+        (e) => this.send(res, bound, e, startedMs),
+        (err: unknown) => this.fail(res, bound, err, startedMs),
       );
-    } else this.send(res, encoded, startedMs);
+    } else this.send(res, bound, encoded, startedMs);
   }
 
   private parse(req: IncomingMessage, body: Buffer): unknown {
@@ -177,27 +281,29 @@ export class FastPath {
     }
   }
 
-  private send(res: ServerResponse, encoded: EncodedResponse, startedMs: number): void {
+  private send(res: ServerResponse, bound: BoundRoute, encoded: EncodedResponse, startedMs: number): void {
+    if (res.destroyed) return; // the client left while the answer was computed
     res.statusCode = 200;
     res.setHeader('content-type', encoded.contentType);
     if (encoded.degraded !== undefined) res.setHeader(DEGRADED_HEADER, encoded.degraded);
     res.end(encoded.body);
-    this.ok.inc();
-    this.duration.observe((performance.now() - startedMs) / 1000);
+    bound.ok.inc();
+    bound.duration.observe((performance.now() - startedMs) / 1000);
   }
 
-  private fail(res: ServerResponse, err: unknown, startedMs: number): void {
+  private fail(res: ServerResponse, bound: BoundRoute, err: unknown, startedMs: number): void {
     const error: QuiverError = isQuiverError(err) ? err : toQuiverError(err, this.maxBodyBytes);
     const status = STATUS_BY_KIND[error.kind];
     if (status >= 500 && error.kind !== 'unavailable' && error.kind !== 'closed') {
-      this.deps.logger.error({ err, code: error.code, url: FAST_ROUTE }, 'request failed');
+      this.deps.logger.error({ err, code: error.code, url: bound.route.label }, 'request failed');
     }
+    if (res.destroyed) return;
     if (error.retryAfterS !== undefined)
       res.setHeader('retry-after', String(Math.max(1, Math.ceil(error.retryAfterS))));
     res.statusCode = status;
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(errorBody(error)));
-    this.deps.metrics.httpRequests.inc({ route: FAST_ROUTE, status });
-    this.duration.observe((performance.now() - startedMs) / 1000);
+    this.deps.metrics.httpRequests.inc({ route: bound.route.label, status });
+    bound.duration.observe((performance.now() - startedMs) / 1000);
   }
 }

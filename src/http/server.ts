@@ -17,11 +17,11 @@ import { installErrorHandlers } from './error-handler.ts';
 import { FastPath } from './fast-path.ts';
 import type { Guard } from './guard.ts';
 import { installGuard } from './guard-hook.ts';
-import { registerFeatureRoutes } from './routes/features.ts';
+import { featuresFastRoute, registerFeatureRoutes } from './routes/features.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
-import { registerOipRoutes } from './routes/oip-v2.ts';
-import { registerPredictRoutes } from './routes/predict.ts';
+import { inferFastRoute, registerOipRoutes } from './routes/oip-v2.ts';
+import { predictFastRoute, registerPredictRoutes } from './routes/predict.ts';
 import { registerPushRoutes } from './routes/push.ts';
 
 export interface ServerDeps {
@@ -43,7 +43,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config } = deps;
   let closing = false;
   const app: FastifyInstance = Fastify({
-    // The hottest route bypasses Fastify (see fast-path.ts); everything else goes through it.
+    // The hot routes bypass Fastify (see fast-path.ts); everything else goes through it.
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
         // Requests arrive only after listen(), by which time fastPath is initialised below.
@@ -93,9 +93,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ],
   });
   const featureDeps = { features: deps.features, maxEntitiesPerRequest: config.server.maxEntitiesPerRequest };
+  const predictDeps = { models: deps.models, maxEntitiesPerRequest: config.server.maxEntitiesPerRequest };
   registerFeatureRoutes(app, featureDeps);
+  registerPushRoutes(app, { registry: deps.registry, store: deps.store, metrics: deps.metrics });
+  registerOipRoutes(app, { models: deps.models });
+  registerPredictRoutes(app, predictDeps);
   const fastPath = new FastPath({
-    route: featureDeps,
+    routes: {
+      features: featuresFastRoute(featureDeps),
+      predict: predictFastRoute(predictDeps),
+      infer: inferFastRoute(deps.models),
+    },
     maxBodyBytes: config.server.maxBodyBytes,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -105,12 +113,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('preClose', (done) => {
     closing = true;
     done();
-  });
-  registerPushRoutes(app, { registry: deps.registry, store: deps.store, metrics: deps.metrics });
-  registerOipRoutes(app, { models: deps.models });
-  registerPredictRoutes(app, {
-    models: deps.models,
-    maxEntitiesPerRequest: config.server.maxEntitiesPerRequest,
   });
   if (deps.jobs !== undefined) registerJobRoutes(app, { jobs: deps.jobs });
   return app;

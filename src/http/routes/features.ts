@@ -17,22 +17,13 @@ import {
 import type { ServingPlan } from '../../features/plan.ts';
 import { isStaleCache } from '../../stores/online-store.ts';
 import { packMsgpack } from '../codec.ts';
+import { DEGRADED_HEADER, type EncodedResponse, type FastRoute } from '../fast-path.ts';
 import { optionalBoolean, requireObject, stringArray } from '../validate-body.ts';
 
 export interface FeatureRouteDeps {
   readonly features: OnlineFeatureService;
   readonly maxEntitiesPerRequest: number;
 }
-
-export interface EncodedResponse {
-  readonly contentType: string;
-  readonly body: string | Buffer;
-  /** Set when some rows came from a hot cache while the store was down: the header's value. */
-  readonly degraded?: 'stale-cache';
-}
-
-/** Response header saying the answer is degraded (stores/breaker-store.ts), e.g. `stale-cache`. */
-export const DEGRADED_HEADER = 'x-quiver-degraded';
 
 function planOf(features: OnlineFeatureService, body: Record<string, unknown>): ServingPlan {
   const service = body.feature_service;
@@ -87,6 +78,18 @@ export function getOnlineFeatures(
   const result = deps.features.fetch(plan, entities, count);
   if (result instanceof Promise) return result.then((r) => encode(r, full, msgpack));
   return encode(result, full, msgpack);
+}
+
+/** The same route on the raw fast path (fast-path.ts). */
+export function featuresFastRoute(deps: FeatureRouteDeps): FastRoute {
+  return {
+    label: '/get-online-features',
+    access: 'features:read',
+    respond: (body, req) => {
+      const accept = req.headers.accept;
+      return getOnlineFeatures(deps, body, accept !== undefined && accept.includes('msgpack'));
+    },
+  };
 }
 
 export function registerFeatureRoutes(app: FastifyInstance, deps: FeatureRouteDeps): void {

@@ -8,14 +8,14 @@
 import type { FastifyInstance } from 'fastify';
 import { quiverError } from '../../errors.ts';
 import type { JobService } from '../../jobs/job-service.ts';
-import { submitOptions } from '../request-options.ts';
+import { schedulingOptions } from '../request-options.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService }): void {
   app.post<{ Params: { model: string } }>('/v1/models/:model/jobs', async (request, reply) => {
-    // The same x-priority parsing as the sync endpoints (the abort signal is not used: a job outlives its request).
-    const { priority } = submitOptions(request, reply);
+    // The same x-priority parsing as the sync endpoints (no cancellation: a job outlives its request).
+    const { priority } = schedulingOptions(request.headers);
     const { id } = await deps.jobs.enqueue(request.params.model, request.body, { priority });
     const statusUrl = `/v1/jobs/${id}`;
     return reply

@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { quiverError } from '../../errors.ts';
 import type { ModelHandle, ModelManager } from '../../serving/model-manager.ts';
 import { inferPayload, inferResponse } from '../../serving/request-payloads.ts';
-import { submitOptions } from '../request-options.ts';
+import { jsonResponse, type FastRoute } from '../fast-path.ts';
+import { schedulingOptions, submitOptions } from '../request-options.ts';
 
 export const SERVER_NAME = 'quiver';
 export const SERVER_VERSION = '0.1.0';
@@ -30,6 +31,22 @@ function handleFor(models: ModelManager, params: ModelParams): ModelHandle {
     );
   }
   return handle;
+}
+
+/** POST /v2/models/{m}/infer on the raw fast path (fast-path.ts). */
+export function inferFastRoute(models: ModelManager): FastRoute {
+  return {
+    label: '/v2/models/:model/infer',
+    access: 'predict',
+    respond: (body, req, model, exchange) => {
+      const handle = handleFor(models, { model });
+      const payload = inferPayload(handle, body);
+      exchange.batcher = handle.batcher;
+      return handle.batcher
+        .submit(payload, payload.rows, schedulingOptions(req.headers, exchange))
+        .then((result) => jsonResponse(inferResponse(handle, body, result)));
+    },
+  };
 }
 
 export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelManager }): void {
@@ -71,7 +88,11 @@ export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelMan
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const handle = handleFor(models, request.params);
     const payload = inferPayload(handle, request.body);
-    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
+    const result = await handle.batcher.submit(
+      payload,
+      payload.rows,
+      submitOptions(request, reply, handle.batcher),
+    );
     return reply.send(inferResponse(handle, request.body, result));
   };
   app.post('/v2/models/:model/infer', infer);

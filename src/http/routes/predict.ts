@@ -6,18 +6,41 @@
 import type { FastifyInstance } from 'fastify';
 import type { ModelManager } from '../../serving/model-manager.ts';
 import { predictPayload, predictResponse } from '../../serving/request-payloads.ts';
-import { submitOptions } from '../request-options.ts';
+import { jsonResponse, type FastRoute } from '../fast-path.ts';
+import { schedulingOptions, submitOptions } from '../request-options.ts';
 
 export { outputValues } from '../../serving/request-payloads.ts';
 
-export function registerPredictRoutes(
-  app: FastifyInstance,
-  deps: { models: ModelManager; maxEntitiesPerRequest: number },
-): void {
+export interface PredictRouteDeps {
+  readonly models: ModelManager;
+  readonly maxEntitiesPerRequest: number;
+}
+
+/** The same route on the raw fast path (fast-path.ts). */
+export function predictFastRoute(deps: PredictRouteDeps): FastRoute {
+  return {
+    label: '/v1/models/:model/predict',
+    access: 'predict',
+    respond: (body, req, model, exchange) => {
+      const handle = deps.models.get(model);
+      const payload = predictPayload(handle, body, deps.maxEntitiesPerRequest);
+      exchange.batcher = handle.batcher;
+      return handle.batcher
+        .submit(payload, payload.rows, schedulingOptions(req.headers, exchange))
+        .then((result) => jsonResponse(predictResponse(handle, result)));
+    },
+  };
+}
+
+export function registerPredictRoutes(app: FastifyInstance, deps: PredictRouteDeps): void {
   app.post<{ Params: { model: string } }>('/v1/models/:model/predict', async (request, reply) => {
     const handle = deps.models.get(request.params.model);
     const payload = predictPayload(handle, request.body, deps.maxEntitiesPerRequest);
-    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
+    const result = await handle.batcher.submit(
+      payload,
+      payload.rows,
+      submitOptions(request, reply, handle.batcher),
+    );
     return reply.send(predictResponse(handle, result));
   });
 }

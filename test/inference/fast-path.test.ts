@@ -1,0 +1,163 @@
+/**
+ * Predict and infer take the raw fast path (http/fast-path.ts) when the path is exactly
+ * /v1/models/{m}/predict or /v2/models/{m}/infer; anything else (a query string, a version, an
+ * encoded name) goes through Fastify. Both must answer byte for byte the same, errors included, and
+ * a client that leaves while its request waits in the queue must not have it computed.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdmissionRejectEvent } from '../../src/metrics/events.ts';
+import type { LoadedModel, ModelRuntime, ModelSpec } from '../../src/models/model-runtime.ts';
+import { OnnxRuntime } from '../../src/models/onnx/onnx-runtime.ts';
+import {
+  FEATURES,
+  ROWS,
+  inferenceConfig,
+  rowFeatures,
+  startInferenceServer,
+  type InferenceServer,
+} from '../fixtures/inference.ts';
+
+const predictBody = { entities: { row_id: ['0', '1', 'nobody'] } };
+const inferBody = {
+  id: 'x1',
+  inputs: [
+    {
+      name: 'features',
+      datatype: 'FP32',
+      shape: [2, FEATURES],
+      data: [...rowFeatures(0), ...rowFeatures(5)],
+    },
+  ],
+};
+
+describe('fast path and Fastify path answer the same', () => {
+  let server: InferenceServer;
+  beforeAll(async () => {
+    server = await startInferenceServer();
+  });
+  afterAll(() => server.close());
+
+  const cases: [string, string, unknown, Record<string, string>?][] = [
+    ['predict', '/v1/models/gbdt/predict', predictBody],
+    ['infer', '/v2/models/gbdt/infer', inferBody],
+    ['unknown model', '/v1/models/nope/predict', predictBody],
+    ['infer on an unknown model', '/v2/models/nope/infer', inferBody],
+    ['malformed JSON', '/v1/models/gbdt/predict', '{"entities": '],
+    ['empty body', '/v2/models/gbdt/infer', ''],
+    ['wrong entity type', '/v1/models/gbdt/predict', { entities: { row_id: [{}] } }],
+    [
+      'wrong tensor shape',
+      '/v2/models/gbdt/infer',
+      { inputs: [{ ...inferBody.inputs[0], shape: [3, FEATURES] }] },
+    ],
+    ['bad x-priority header', '/v1/models/gbdt/predict', predictBody, { 'x-priority': 'high' }],
+  ];
+
+  it.each(cases)('%s', async (_name, path, body, headers) => {
+    const fast = await server.post(path, body, headers);
+    const viaFastify = await server.post(`${path}?via=fastify`, body, headers);
+    expect(fast.status).toBe(viaFastify.status);
+    expect(fast.headers.get('content-type')).toBe(viaFastify.headers.get('content-type'));
+    expect(fast.raw.toString('utf8')).toBe(viaFastify.raw.toString('utf8'));
+  });
+
+  it('serves correct probabilities on the fast path', async () => {
+    const res = await server.post('/v2/models/gbdt/infer', inferBody);
+    expect(res.status).toBe(200);
+    const data = (res.body as { outputs: { data: number[] }[] }).outputs[0]!.data;
+    expect(data[0]).toBeCloseTo(ROWS.gbdt[0]!, 5);
+    expect(data[1]).toBeCloseTo(ROWS.gbdt[5]!, 5);
+  });
+});
+
+/** A runtime whose runs wait until released, counting the rows each run carried. */
+class GatedRuntime implements ModelRuntime {
+  readonly runRows: number[] = [];
+  private gate: Promise<void> = Promise.resolve();
+  private open: () => void = () => undefined;
+  private readonly inner = new OnnxRuntime();
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  async load(spec: ModelSpec): Promise<LoadedModel> {
+    const model = await this.inner.load(spec);
+    const runRows = this.runRows;
+    const waitGate = (): Promise<void> => this.gate;
+    let held = 0; // runs waiting at the gate occupy their runner as far as the batcher can tell
+    return {
+      metadata: model.metadata,
+      get idleRunners() {
+        return Math.max(0, model.idleRunners - held);
+      },
+      onIdle: (listener) => model.onIdle(listener),
+      close: () => model.close(),
+      destroy: () => model.destroy(),
+      async run(inputs, outputNames) {
+        runRows.push(inputs.features!.shape[0]!);
+        held++;
+        await waitGate();
+        held--;
+        return model.run(inputs, outputNames);
+      },
+    };
+  }
+}
+
+describe('fast path: a client that leaves while queued', () => {
+  const runtime = new GatedRuntime();
+  let server: InferenceServer;
+  beforeAll(async () => {
+    server = await startInferenceServer({
+      runtime,
+      config: inferenceConfig({ gbdt: { runners: 1, queue: { defaultTimeoutMs: 60_000 } } }),
+    });
+  });
+  afterAll(() => server.close());
+
+  it('is dropped from the queue and never run; the requests around it are answered', async () => {
+    runtime.runRows.length = 0;
+    runtime.hold();
+    const first = server.post('/v1/models/gbdt/predict', { entities: { row_id: ['1'] } });
+    const batcher = server.running.models.get('gbdt').batcher;
+    await until(() => batcher.stats.inFlight === 1);
+
+    // The second waits behind the first (one runner, held); its client then hangs up.
+    const cancelled = new Promise<AdmissionRejectEvent>((resolve) => {
+      const listener = (message: unknown): void => {
+        diagnostics.unsubscribe('quiver:admission:reject', listener);
+        resolve(message as AdmissionRejectEvent);
+      };
+      diagnostics.subscribe('quiver:admission:reject', listener);
+    });
+    const body = JSON.stringify({ entities: { row_id: ['2', '3'] } });
+    const req = httpRequest(`${server.url}/v1/models/gbdt/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('error', () => undefined); // the abort below
+    req.end(body);
+    await until(() => batcher.stats.queued === 1);
+    req.destroy();
+    expect(await cancelled).toMatchObject({ model: 'gbdt', reason: 'cancelled' });
+
+    runtime.release();
+    expect((await first).status).toBe(200);
+    const after = await server.post('/v1/models/gbdt/predict', { entities: { row_id: ['4'] } });
+    expect(after.status).toBe(200);
+    // Runs: the first request and the one after; the two rows of the abandoned one never ran.
+    expect(runtime.runRows).toEqual([1, 1]);
+  });
+});
+
+/** Resolves once `condition` holds, checked once per event-loop turn (requests arrive in turns). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
