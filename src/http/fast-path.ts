@@ -245,7 +245,7 @@ export class FastPath {
     let encoded: EncodedResponse | Promise<EncodedResponse>;
     try {
       const body = state.chunks.length === 1 ? state.chunks[0]! : Buffer.concat(state.chunks, state.size);
-      state.chunks = [];
+      state.chunks.length = 0; // the body may wait on a model: let its chunks go
       encoded = bound.route.respond(this.parse(req, body), req, state.param, state);
     } catch (err) {
       this.fail(res, bound, err, startedMs);
