@@ -77,12 +77,30 @@ export function observeModel(
     computeUs: h('quiver_model_compute_us'),
     handoffUs: h('quiver_model_handoff_us'),
     rejected: rejectedByReason(model, before, after),
-    eventLoop: {
-      p50Us: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_p50_seconds')),
-      p99Us: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_p99_seconds')),
-      maxUs: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_max_seconds')),
-      meanUs: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_mean_seconds')),
-    },
+    eventLoop: eventLoopOf(after),
+  };
+}
+
+/**
+ * Event-loop delay since the previous scrape, from prom-client's default gauges (which the bench
+ * ceiling serves too, with the same sampler, so the two compare).
+ */
+export function eventLoopOf(after: readonly PromSample[]): EventLoopDelay {
+  return {
+    p50Us: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_p50_seconds')),
+    p99Us: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_p99_seconds')),
+    maxUs: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_max_seconds')),
+    meanUs: delayUs(valueOf(after, 'quiver_nodejs_eventloop_lag_mean_seconds')),
+  };
+}
+
+/** Medians over runs of p50, p99 and mean; the largest max. */
+export function combineEventLoops(runs: readonly EventLoopDelay[]): EventLoopDelay {
+  return {
+    p50Us: median(runs.map((r) => r.p50Us)),
+    p99Us: median(runs.map((r) => r.p99Us)),
+    maxUs: runs.length === 0 ? Number.NaN : Math.max(...runs.map((r) => r.maxUs)),
+    meanUs: median(runs.map((r) => r.meanUs)),
   };
 }
 
@@ -131,11 +149,6 @@ export function combineObservations(runs: readonly ModelObservation[]): ModelSta
     meanComputeUs: pooled(runs.map((r) => r.computeUs)),
     meanHandoffUs: pooled(runs.map((r) => r.handoffUs)),
     rejected: sumRecords(runs.map((r) => r.rejected)),
-    eventLoop: {
-      p50Us: median(runs.map((r) => r.eventLoop.p50Us)),
-      p99Us: median(runs.map((r) => r.eventLoop.p99Us)),
-      maxUs: runs.length === 0 ? Number.NaN : Math.max(...runs.map((r) => r.eventLoop.maxUs)),
-      meanUs: median(runs.map((r) => r.eventLoop.meanUs)),
-    },
+    eventLoop: combineEventLoops(runs.map((r) => r.eventLoop)),
   };
 }

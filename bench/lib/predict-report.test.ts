@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LevelRun } from './connection-levels.ts';
-import type { ModelObservation } from './model-metrics.ts';
+import type { EventLoopDelay, ModelObservation } from './model-metrics.ts';
 import { buildPredictRows, renderPredictMarkdown, type PredictRunSet } from './predict-report.ts';
 import type { WrkResult } from './wrk.ts';
 
@@ -35,7 +35,12 @@ function wrk(
 }
 
 const d = (sum: number, count: number) => ({ sum, count, mean: count > 0 ? sum / count : Number.NaN });
-const observed = (meanRows: number, rejected: Record<string, number> = {}): ModelObservation => ({
+const loop = (p99Us: number): EventLoopDelay => ({ p50Us: 100, p99Us, maxUs: p99Us * 3, meanUs: 200 });
+const observed = (
+  meanRows: number,
+  rejected: Record<string, number> = {},
+  loopP99Us = 1500,
+): ModelObservation => ({
   batchRows: d(meanRows * 100, 100),
   batchRequests: d(meanRows * 100, 100),
   queueDelayUs: d(1000, 100),
@@ -43,7 +48,7 @@ const observed = (meanRows: number, rejected: Record<string, number> = {}): Mode
   computeUs: d(10_000, 100),
   handoffUs: d(5000, 100),
   rejected,
-  eventLoop: { p50Us: 100, p99Us: 2000, maxUs: 9000, meanUs: 200 },
+  eventLoop: loop(loopP99Us),
 });
 
 /** One round: each server at 1 and 256 connections; req/s = rps[level], CPU 1 s per run. */
@@ -72,7 +77,7 @@ function runSet(on256: number, p99On256: number, p50On1: number, problems?: stri
       level(256, on256, 20_000, p99On256, observed(60), problems),
     ],
     off: [level(1, 2000, 400, 900, observed(1)), level(256, 3000, 80_000, 120_000, observed(1))],
-    ceiling: [level(1, 6000, 100, 300, undefined), level(256, 20_000, 10_000, 15_000, undefined)],
+    ceiling: [level(1, 6000, 100, 300, loop(400)), level(256, 20_000, 10_000, 15_000, loop(800))],
   };
 }
 
@@ -107,25 +112,40 @@ describe('buildPredictRows', () => {
     const pass = buildPredictRows(input(runSet(15_000, 20_000, 450))).rows;
     expect(pass[0]!.targets.map((t) => t.verdict)).toEqual(['pass']);
     expect(pass[2]!.targets.map((t) => [t.label, t.verdict])).toEqual([
+      ['event-loop delay p99 @256c < 2 ms', 'pass'],
       ['req/s @256c ≥ 60% of ceiling', 'pass'],
       ['p99 @256c ≤ 25 ms', 'pass'],
       ['req/s @256c ≥ 3× batching off', 'pass'],
     ]);
     const fail = buildPredictRows(input(runSet(8000, 30_000, 600))).rows;
     expect(fail[0]!.targets[0]!.verdict).toBe('fail');
-    expect(fail[2]!.targets.map((t) => t.verdict)).toEqual(['fail', 'fail', 'fail']);
-    expect(fail[2]!.targets[2]!.actual).toMatch(/^2\.67×/);
+    expect(fail[2]!.targets.map((t) => t.verdict)).toEqual(['pass', 'fail', 'fail', 'fail']);
+    expect(fail[2]!.targets[3]!.actual).toMatch(/^2\.67×/);
   });
 
   it('gives no p99 verdict when the ceiling itself missed the bound at 256 connections', () => {
     const runs = runSet(15_000, 30_000, 450);
     const noisy: PredictRunSet = {
       ...runs,
-      ceiling: [runs.ceiling[0]!, level(256, 20_000, 10_000, 40_000, undefined)],
+      ceiling: [runs.ceiling[0]!, level(256, 20_000, 10_000, 40_000, loop(800))],
     };
-    const p99 = buildPredictRows(input(noisy)).rows[2]!.targets[1]!;
+    const p99 = buildPredictRows(input(noisy)).rows[2]!.targets[2]!;
     expect(p99.verdict).toBe('inconclusive');
     expect(p99.actual).toMatch(/0\.8× the ceiling's 40\.00 ms; unreachable here in a closed loop/);
+  });
+
+  it("judges event-loop delay against the ceiling's own at the same level", () => {
+    const runs = runSet(15_000, 20_000, 450);
+    const late = (ceilingLoopUs: number): PredictRunSet => ({
+      ...runs,
+      on: [runs.on[0]!, level(256, 15_000, 20_000, 20_000, observed(60, {}, 5000))],
+      ceiling: [runs.ceiling[0]!, level(256, 20_000, 10_000, 15_000, loop(ceilingLoopUs))],
+    });
+    const failed = buildPredictRows(input(late(800))).rows[2]!.targets[0]!;
+    expect(failed).toMatchObject({ verdict: 'fail', actual: "5.00 ms; the ceiling's own 0.80 ms" });
+    const bareAsLate = buildPredictRows(input(late(4000))).rows[2]!.targets[0]!;
+    expect(bareAsLate.verdict).toBe('inconclusive');
+    expect(bareAsLate.actual).toMatch(/the bare node:http server is as late/);
   });
 
   it('sums up noise in one warning per kind', () => {

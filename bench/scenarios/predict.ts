@@ -24,7 +24,12 @@ import {
   type TestRow,
 } from '../lib/gbdt-data.ts';
 import { fmtInt, ms, timestamp } from '../lib/http-scenario.ts';
-import { observeModel, type ModelObservation } from '../lib/model-metrics.ts';
+import {
+  eventLoopOf,
+  observeModel,
+  type EventLoopDelay,
+  type ModelObservation,
+} from '../lib/model-metrics.ts';
 import { buildPredictRows, renderPredictMarkdown, type PredictRunSet } from '../lib/predict-report.ts';
 import { measureRawOnnx, type RawOnnxFigure } from '../lib/raw-onnx.ts';
 import { profileQuiverRun, type ProfileRunResult } from '../lib/server-profile.ts';
@@ -110,7 +115,7 @@ async function checkAll(
   );
 }
 
-function levelLog<S extends ModelObservation | undefined>(
+function levelLog<S extends ModelObservation | EventLoopDelay>(
   log: (line: string) => void,
   tag: string,
 ): (run: LevelRun<S>) => void {
@@ -123,7 +128,9 @@ function levelLog<S extends ModelObservation | undefined>(
         `CPU ${cpuUs.toFixed(1)} µs/req (main thread ${((run.mainThreadCpu.totalSeconds * 1e6) / w.requests).toFixed(1)})` +
         (o === undefined
           ? ''
-          : `, batch ${o.batchRows.mean.toFixed(1)} rows, event-loop delay p99 ${ms(o.eventLoop.p99Us)}`) +
+          : 'batchRows' in o
+            ? `, batch ${o.batchRows.mean.toFixed(1)} rows, event-loop delay p99 ${ms(o.eventLoop.p99Us)}`
+            : `, event-loop delay p99 ${ms(o.p99Us)}`) +
         `; other load ${run.background.toFixed(2)} cores` +
         (w.ok ? '' : `  ⚠ ${w.problems.join('; ')}`),
     );
@@ -181,13 +188,14 @@ function predictScenario(runners: number): Scenario {
         const ceiling = await startCeiling(reference!);
         try {
           runs.ceiling.push(
-            ...(await runLevels<undefined>({
+            ...(await runLevels<EventLoopDelay>({
               server: ceiling,
               path: PATH,
               bodies,
               levels,
               secondsAt,
               warmupSeconds: settings.warmupSeconds,
+              observe: (_before, after) => eventLoopOf(after),
               log: levelLog(log, `${tag} ceiling`),
             })),
           );
