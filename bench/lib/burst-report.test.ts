@@ -63,8 +63,13 @@ describe('analyseBurst', () => {
       ],
       [0, 1000, 2000],
     );
-  const measured = (b: LoadResult) => ({
+  const measured = (b: LoadResult, serverP99BoundMs = 0.5) => ({
     capacityRps: 10,
+    serverQueueFull: {
+      count: 80,
+      withinTargetCount: serverP99BoundMs <= 1 ? 80 : 70,
+      p99BoundMs: serverP99BoundMs,
+    },
     unloaded,
     burst: b,
     rss: [100e6, 110e6, 101e6],
@@ -87,10 +92,21 @@ describe('analyseBurst', () => {
   });
 
   it('flags slow high priority, high-priority errors and slow rejections', () => {
-    const m = measured(burst(31, 2, true));
+    const m = measured(burst(31, 2, true), 2.5);
     const out = analyseBurst({ name: 'x', highFraction: 0.2 }, SETUP, m);
     const targets = (out.details as { targets: { ok: boolean }[] }).targets;
     expect(targets.map((t) => t.ok)).toEqual([false, false, false, true, true]);
     expect(out.warnings.filter((w) => w.includes('target missed'))).toHaveLength(3);
+    expect(targets[2]).toMatchObject({
+      actual: expect.stringMatching(/^87\.5% of 80 within 1 ms, p99 ≤ 2\.50 ms/),
+    });
+  });
+
+  it("judges rejections on the server's own timing, showing the generator's beside it", () => {
+    // The generator saw slow answers (2 ms), the server wrote them within 1 ms: a pass.
+    const out = analyseBurst({ name: 'x', highFraction: 0.2 }, SETUP, measured(burst(20, 2, false), 1));
+    const target = (out.details as { targets: { ok: boolean; actual: string }[] }).targets[2]!;
+    expect(target.ok).toBe(true);
+    expect(target.actual).toMatch(/seen by the load generator on the same 2 cores: p99 2\.00 ms/);
   });
 });

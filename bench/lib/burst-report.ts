@@ -64,6 +64,11 @@ export interface Measured {
   readonly rss: number[];
   readonly cpuSeconds: number;
   readonly raw: { batch1Ms: number; perRowAt8Ms: number };
+  /**
+   * Queue-full rejections timed inside the server over the burst run (request event → answer
+   * written, `quiver_http_error_duration_seconds`): what the server itself spends on one.
+   */
+  readonly serverQueueFull: { count: number; withinTargetCount: number; p99BoundMs: number };
   readonly warnings: string[];
 }
 
@@ -85,6 +90,7 @@ export function analyseBurst(variant: BurstVariant, setup: BurstSetup, m: Measur
   const rejectLatency = (code: number): LatencySummary =>
     summarise(rejected.filter((i) => r.code[i] === code).map((i) => sentLatency(r, i)));
   const queueFull = rejectLatency(codeOf('QUIVER_ERR_QUEUE_FULL'));
+  const sq = m.serverQueueFull;
   const shed = rejectLatency(codeOf('QUIVER_ERR_SHED'));
   const expired = rejectLatency(codeOf('QUIVER_ERR_DEADLINE_EXCEEDED'));
   const burstEndMs = postStart;
@@ -111,9 +117,11 @@ export function analyseBurst(variant: BurstVariant, setup: BurstSetup, m: Measur
       actual: `${highErrors} during and after the burst`,
     },
     {
-      label: `excess rejected in ≤ ${setup.targets.rejectP99Ms} ms (p99 of 503 queue-full, server answer time)`,
-      ok: queueFull.p99Ms <= setup.targets.rejectP99Ms,
-      actual: `p99 ${f2(queueFull.p99Ms)} ms, max ${f2(queueFull.maxMs)} ms`,
+      label: `excess rejected in ≤ ${setup.targets.rejectP99Ms} ms (p99 of 503 queue-full, timed in the server)`,
+      ok: sq.p99BoundMs <= setup.targets.rejectP99Ms,
+      actual:
+        `${pct(sq.withinTargetCount / sq.count)} of ${sq.count} within ${setup.targets.rejectP99Ms} ms, p99 ≤ ${f2(sq.p99BoundMs)} ms (histogram bucket); ` +
+        `seen by the load generator on the same 2 cores: p99 ${f2(queueFull.p99Ms)} ms, max ${f2(queueFull.maxMs)} ms`,
     },
     {
       label: `latency back to normal ≤ ${setup.targets.recoveryMs} ms after the burst`,
@@ -166,7 +174,7 @@ export function analyseBurst(variant: BurstVariant, setup: BurstSetup, m: Measur
     row('after burst (5 s) · high', after.high),
     row('after burst (5 s) · low', after.low),
     '',
-    '| rejection | count | server answer time p50 / p99 / max ms |',
+    '| rejection | count | answer time seen by the load generator p50 / p99 / max ms |',
     '|---|---:|---:|',
     `| 503 QUEUE_FULL (at once) | ${queueFull.count} | ${f2(queueFull.p50Ms)} / ${f2(queueFull.p99Ms)} / ${f2(queueFull.maxMs)} |`,
     `| 503 SHED (CoDel, lowest priority first) | ${shed.count} | ${f2(shed.p50Ms)} / ${f2(shed.p99Ms)} / ${f2(shed.maxMs)} |`,

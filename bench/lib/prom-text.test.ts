@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { histogramDelta, parsePromText, sumOf, valueOf } from './prom-text.ts';
+import { bucketsDelta, histogramDelta, parsePromText, quantileBound, sumOf, valueOf } from './prom-text.ts';
 
 describe('parsePromText', () => {
   it('reads what prom-client writes: labels, histograms, gauges', async () => {
@@ -50,5 +50,35 @@ describe('histogramDelta', () => {
     const after = parsePromText(await registry.metrics());
     expect(histogramDelta(before, after, 'y', { model: 'm' })).toEqual({ sum: 6, count: 2, mean: 3 });
     expect(histogramDelta(after, after, 'y', { model: 'm' }).mean).toBeNaN();
+  });
+});
+
+describe('bucketsDelta and quantileBound', () => {
+  it('give the cumulative bucket counts of what was observed between two scrapes, and a bound of a quantile', async () => {
+    const registry = new Registry();
+    const h = new Histogram({
+      name: 't_seconds',
+      help: 'h',
+      labelNames: ['code'],
+      buckets: [0.001, 0.01, 0.1],
+      registers: [registry],
+    });
+    h.observe({ code: 'A' }, 0.5); // before: not counted
+    const before = parsePromText(await registry.metrics());
+    for (let i = 0; i < 98; i++) h.observe({ code: 'A' }, 0.0005);
+    h.observe({ code: 'A' }, 0.005);
+    h.observe({ code: 'A' }, 0.05);
+    h.observe({ code: 'B' }, 0.05);
+    const after = parsePromText(await registry.metrics());
+    const buckets = bucketsDelta(before, after, 't_seconds', { code: 'A' });
+    expect(buckets).toEqual([
+      { le: 0.001, count: 98 },
+      { le: 0.01, count: 99 },
+      { le: 0.1, count: 100 },
+      { le: Infinity, count: 100 },
+    ]);
+    expect(quantileBound(buckets, 0.98)).toBe(0.001);
+    expect(quantileBound(buckets, 0.99)).toBe(0.01);
+    expect(quantileBound(bucketsDelta(after, after, 't_seconds', { code: 'A' }), 0.99)).toBeNaN();
   });
 });

@@ -74,6 +74,35 @@ export function histogramDelta(
   return { sum, count, mean: count > 0 ? sum / count : Number.NaN };
 }
 
+/** A histogram's buckets diffed between two scrapes: observations ≤ `le`, cumulative, by bound. */
+export function bucketsDelta(
+  before: readonly PromSample[],
+  after: readonly PromSample[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): { le: number; count: number }[] {
+  const bounds = new Set<string>();
+  for (const s of after) {
+    if (s.name === `${name}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      bounds.add(s.labels.le!);
+  }
+  return [...bounds]
+    .map((le) => ({
+      le: le === '+Inf' ? Infinity : Number(le),
+      count:
+        sumOf(after, `${name}_bucket`, { ...labels, le }) -
+        sumOf(before, `${name}_bucket`, { ...labels, le }),
+    }))
+    .sort((a, b) => a.le - b.le);
+}
+
+/** The smallest bucket bound holding at least fraction `q` of the observations: ≥ the q-quantile. */
+export function quantileBound(buckets: readonly { le: number; count: number }[], q: number): number {
+  const total = buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
+  if (total === 0) return Number.NaN;
+  return buckets.find((b) => b.count >= q * total)!.le;
+}
+
 /** GET <url>/metrics, parsed. */
 export async function scrapeMetrics(baseUrl: string): Promise<PromSample[]> {
   const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });

@@ -18,10 +18,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildTreeEnsemble, type TreeEnsembleSpec } from '../lib/tree-ensemble-model.ts';
-import { analyseBurst, type BurstVariant } from '../lib/burst-report.ts';
+import { analyseBurst, type BurstVariant, type Measured } from '../lib/burst-report.ts';
 import { percentile, select } from '../lib/load-stats.ts';
 import { runLoad, type LoadResult, type LoadSpec } from '../lib/open-loop.ts';
 import { cpuBetween, readCpuTimes } from '../lib/proc-cpu.ts';
+import { bucketsDelta, quantileBound, scrapeMetrics } from '../lib/prom-text.ts';
 import { startQuiver, type ServerProcess } from '../lib/server-process.ts';
 import type { BenchSettings, Scenario, ScenarioOutput } from '../lib/types.ts';
 
@@ -200,6 +201,7 @@ function burstScenario(variant: BurstVariant): Scenario {
       let unloaded: LoadResult;
       let burst: LoadResult;
       let rss: number[];
+      let serverQueueFull: Measured['serverQueueFull'];
       let cpuSeconds: number;
       try {
         await waitForModel(server);
@@ -248,6 +250,7 @@ function burstScenario(variant: BurstVariant): Scenario {
           `burst: ${light} req/s for ${PRE_SECONDS} s → ${peak} req/s for ${BURST_SECONDS} s → ${light} req/s for ${POST_SECONDS} s`,
         );
         const sampler = sampleRss(server.pid);
+        const metricsBefore = await scrapeMetrics(server.url);
         const cpuBefore = readCpuTimes(server.pid);
         burst = await runLoad({
           ...base,
@@ -261,6 +264,21 @@ function burstScenario(variant: BurstVariant): Scenario {
         });
         cpuSeconds = cpuBetween(cpuBefore, readCpuTimes(server.pid)).totalSeconds;
         rss = sampler.stop();
+        const buckets = bucketsDelta(
+          metricsBefore,
+          await scrapeMetrics(server.url),
+          'quiver_http_error_duration_seconds',
+          {
+            route: '/v2/models/:model/infer',
+            code: 'QUIVER_ERR_QUEUE_FULL',
+          },
+        );
+        const count = buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
+        serverQueueFull = {
+          count,
+          withinTargetCount: buckets.find((b) => b.le === TARGETS.rejectP99Ms / 1000)?.count ?? Number.NaN,
+          p99BoundMs: quantileBound(buckets, 0.99) * 1000,
+        };
       } finally {
         await server.stop();
       }
@@ -277,7 +295,7 @@ function burstScenario(variant: BurstVariant): Scenario {
           burstSeconds: BURST_SECONDS,
           targets: TARGETS,
         },
-        { capacityRps, unloaded, burst, rss, cpuSeconds, raw, warnings },
+        { capacityRps, unloaded, burst, rss, cpuSeconds, raw, serverQueueFull, warnings },
       );
     },
   };

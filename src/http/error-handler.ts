@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isQuiverError, quiverError, type ErrorKind, type QuiverError } from '../errors.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   bad_request: 400,
@@ -68,9 +69,13 @@ export function sendError(reply: FastifyReply, err: QuiverError): FastifyReply {
     .send(JSON.stringify(errorBody(err)));
 }
 
-export function installErrorHandlers(app: FastifyInstance, bodyLimitBytes: number): void {
+export function installErrorHandlers(app: FastifyInstance, bodyLimitBytes: number, metrics: Metrics): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const quiver = toQuiverError(err, bodyLimitBytes);
+    metrics.httpErrorDuration.observe(
+      { route: request.routeOptions.url ?? 'unmatched', code: quiver.code },
+      reply.elapsedTime / 1000,
+    );
     if (STATUS_BY_KIND[quiver.kind] >= 500 && quiver.kind !== 'unavailable' && quiver.kind !== 'closed') {
       request.log.error({ err, code: quiver.code, url: request.url }, 'request failed');
     }

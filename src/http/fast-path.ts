@@ -153,7 +153,7 @@ export class FastPath {
     const bind = (route: FastRoute): BoundRoute => ({
       route,
       ok: deps.metrics.httpRequests.labels(route.label, '200'),
-      duration: deps.metrics.httpDuration.labels(route.label),
+      duration: deps.metrics.httpDuration.labels(route.label, '200'),
     });
     this.features = bind(deps.routes.features);
     this.predict = bind(deps.routes.predict);
@@ -303,7 +303,11 @@ export class FastPath {
     res.statusCode = status;
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.end(JSON.stringify(errorBody(error)));
-    this.deps.metrics.httpRequests.inc({ route: bound.route.label, status });
-    bound.duration.observe((performance.now() - startedMs) / 1000);
+    const seconds = (performance.now() - startedMs) / 1000;
+    const { metrics } = this.deps;
+    const route = bound.route.label;
+    metrics.httpRequests.inc({ route, status });
+    metrics.httpDuration.observe({ route, status }, seconds);
+    metrics.httpErrorDuration.observe({ route, code: error.code }, seconds);
   }
 }

@@ -62,7 +62,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   installBodyParsers(app);
-  installErrorHandlers(app, config.server.maxBodyBytes);
+  installErrorHandlers(app, config.server.maxBodyBytes, deps.metrics);
 
   app.addHook('onRequest', (request, reply, done) => {
     const id = request.headers['x-request-id'];
@@ -73,7 +73,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ route, status: reply.statusCode });
-    deps.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    deps.metrics.httpDuration.observe({ route, status: reply.statusCode }, reply.elapsedTime / 1000);
     done();
   });
 

@@ -15,8 +15,15 @@ export class Metrics {
   });
   readonly httpDuration = new Histogram({
     name: 'quiver_http_request_duration_seconds',
-    help: 'Server-side time per HTTP request by route',
-    labelNames: ['route'] as const,
+    help: 'Server-side time per HTTP request by route and status code (from the request event to the answer written)',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly httpErrorDuration = new Histogram({
+    name: 'quiver_http_error_duration_seconds',
+    help: 'Server-side time to answer a request with an error, by route and error code (how fast overload is refused)',
+    labelNames: ['route', 'code'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });

@@ -63,6 +63,17 @@ describe('fast path and Fastify path answer the same', () => {
     expect(fast.raw.toString('utf8')).toBe(viaFastify.raw.toString('utf8'));
   });
 
+  it('both paths time their errors by route and code in /metrics', async () => {
+    const metrics = (await server.get('/metrics')).raw.toString('utf8');
+    // The unknown-model case above went once through each path.
+    expect(metrics).toContain(
+      'quiver_http_error_duration_seconds_count{route="/v1/models/:model/predict",code="QUIVER_ERR_UNKNOWN_MODEL"} 2',
+    );
+    expect(metrics).toMatch(
+      /quiver_http_request_duration_seconds_count\{route="\/v2\/models\/:model\/infer",status="200"\} [1-9]/,
+    );
+  });
+
   it('serves correct probabilities on the fast path', async () => {
     const res = await server.post('/v2/models/gbdt/infer', inferBody);
     expect(res.status).toBe(200);
