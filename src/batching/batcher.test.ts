@@ -121,6 +121,25 @@ describe('Batcher', () => {
     void high;
   });
 
+  it('refuseIfFull tells, before any submit, the queue-full rejection a level would give', () => {
+    const { executor } = controlledExecutor();
+    const { batcher } = makeBatcher(executor);
+    const rejections: unknown[] = [];
+    const listener = (message: unknown): void => void rejections.push(message);
+    diagnostics.subscribe('quiver:admission:reject', listener);
+    try {
+      void batcher.submit('running', 1);
+      expect(batcher.refuseIfFull()).toBeUndefined();
+      for (const p of ['q1', 'q2', 'q3']) void batcher.submit(p, 1).catch(() => undefined);
+      expect(batcher.refuseIfFull()).toMatchObject({ code: 'QUIVER_ERR_QUEUE_FULL', retryAfterS: 1 });
+      expect(batcher.refuseIfFull({ priority: 1 })).toBeUndefined(); // the other level has room
+      expect(rejections).toEqual([{ model: 'm', priority: 2, reason: 'queue_full' }]);
+      expect(batcher.stats.queued).toBe(3); // asking changed nothing
+    } finally {
+      diagnostics.unsubscribe('quiver:admission:reject', listener);
+    }
+  });
+
   it('drops a request whose deadline passed while queued (504) without running it', async () => {
     const { calls, executor } = controlledExecutor();
     const { batcher, advanceMs } = makeBatcher(executor);

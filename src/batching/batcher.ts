@@ -18,7 +18,7 @@ import {
   type SheddingPolicy,
   type SheddingState,
 } from '../admission/shedding.ts';
-import { quiverError } from '../errors.ts';
+import { quiverError, type QuiverError } from '../errors.ts';
 import {
   channels,
   type AdmissionRejectEvent,
@@ -120,12 +120,28 @@ export class Batcher<P, R> {
     return Array.from({ length: this.queue.priorityLevels }, (_, i) => this.queue.depth(i + 1));
   }
 
+  private priorityOf(options: SubmitOptions): number {
+    const q = this.options.queue;
+    return Math.min(q.priorityLevels, Math.max(1, Math.trunc(options.priority ?? q.defaultPriority)));
+  }
+
+  /**
+   * The queue-full rejection submit() would give right now, or undefined. Lets the HTTP layer
+   * refuse an overloaded model's request from its headers, before reading and parsing its body
+   * (load shedding at the door). Counted and published like any queue-full rejection; passing does
+   * not reserve a slot (submit checks again).
+   */
+  refuseIfFull(options: SubmitOptions = {}): QuiverError | undefined {
+    const priority = this.priorityOf(options);
+    const q = this.options.queue;
+    if (this.closed || this.queue.depth(priority) < q.maxQueueSize) return undefined;
+    this.publishReject(priority, 'queue_full');
+    return queueFullError(this.name, priority, q.maxQueueSize, this.retryAfterS(priority));
+  }
+
   submit(payload: P, rows: number, options: SubmitOptions = {}): Promise<R> {
     const q = this.options.queue;
-    const priority = Math.min(
-      q.priorityLevels,
-      Math.max(1, Math.trunc(options.priority ?? q.defaultPriority)),
-    );
+    const priority = this.priorityOf(options);
     if (this.closed) {
       this.publishReject(priority, 'closed');
       return Promise.reject(quiverError('QUIVER_ERR_SHUTTING_DOWN', {}, { retryAfterS: 1 }));

@@ -47,6 +47,8 @@ export interface FastRoute {
   /** The route as Fastify names it, for metrics (e.g. '/v1/models/:model/predict'). */
   readonly label: string;
   readonly access: RequiredAccess;
+  /** An error to answer from the headers alone, before the body is read (overload), if any. */
+  refuseEarly?(req: IncomingMessage, param: string): QuiverError | undefined;
   /** Answers a parsed body; `param` is the model name of /models/{m}/ routes, '' otherwise. */
   respond(
     body: unknown,
@@ -211,6 +213,12 @@ export class FastPath {
 
   /** Checks the declared size and starts reading the body. */
   private receive(req: IncomingMessage, state: RequestState): void {
+    const refusal = state.bound.route.refuseEarly?.(req, state.param);
+    if (refusal !== undefined) {
+      // node:http discards the unread body once the answer is written; the connection stays open.
+      this.fail(state.res, state.bound, refusal, state.startedMs);
+      return;
+    }
     const declared = Number(req.headers['content-length']);
     if (declared > this.maxBodyBytes) {
       // Refuse before reading: the connection closes after the answer, dropping the unread body.

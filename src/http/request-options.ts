@@ -6,7 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Cancellation, SubmitOptions } from '../batching/batcher.ts';
-import { quiverError } from '../errors.ts';
+import { quiverError, type QuiverError } from '../errors.ts';
+import type { ModelManager } from '../serving/model-manager.ts';
 
 function positiveIntHeader(headers: IncomingHttpHeaders, name: string): number | undefined {
   const raw = headers[name];
@@ -18,6 +19,24 @@ function positiveIntHeader(headers: IncomingHttpHeaders, name: string): number |
     });
   }
   return value;
+}
+
+/**
+ * A queue-full refusal from the headers alone, for the fast path to send before reading the body:
+ * only when the model is ready and its queue level is full. Anything else wrong (unknown model,
+ * bad header) is left to the normal path, which reports errors in their usual order.
+ */
+export function refuseWhenFull(
+  models: ModelManager,
+  headers: IncomingHttpHeaders,
+  model: string,
+): QuiverError | undefined {
+  const handle = models.peek(model);
+  if (handle === undefined) return undefined;
+  const raw = headers['x-priority'];
+  const priority = raw === undefined ? undefined : Number(raw);
+  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1)) return undefined;
+  return handle.batcher.refuseIfFull({ priority });
 }
 
 /** Priority and timeout from the headers; `cancellation` passed through to the batcher. */

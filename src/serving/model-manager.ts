@@ -81,6 +81,11 @@ export class ModelManager {
     return entry.handle;
   }
 
+  /** The ready handle, or undefined: for checks that must not throw (fast-path admission). */
+  peek(name: string): ModelHandle | undefined {
+    return this.entries.get(name)?.handle;
+  }
+
   names(): string[] {
     return [...this.entries.keys()];
   }

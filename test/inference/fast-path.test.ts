@@ -122,13 +122,15 @@ class GatedRuntime implements ModelRuntime {
   }
 }
 
-describe('fast path: a client that leaves while queued', () => {
+describe('fast path: overload and disconnects', () => {
   const runtime = new GatedRuntime();
   let server: InferenceServer;
   beforeAll(async () => {
     server = await startInferenceServer({
       runtime,
-      config: inferenceConfig({ gbdt: { runners: 1, queue: { defaultTimeoutMs: 60_000 } } }),
+      config: inferenceConfig({
+        gbdt: { runners: 1, queue: { defaultTimeoutMs: 60_000, maxQueueSize: 1, priorityLevels: 1 } },
+      }),
     });
   });
   afterAll(() => server.close());
@@ -166,7 +168,48 @@ describe('fast path: a client that leaves while queued', () => {
     // Runs: the first request and the one after; the two rows of the abandoned one never ran.
     expect(runtime.runRows).toEqual([1, 1]);
   });
+
+  it('a full queue refuses from the headers, before the body arrives', async () => {
+    runtime.runRows.length = 0;
+    runtime.hold();
+    const batcher = server.running.models.get('gbdt').batcher;
+    const running = server.post('/v1/models/gbdt/predict', { entities: { row_id: ['1'] } });
+    await until(() => batcher.stats.inFlight === 1);
+    const queued = server.post('/v1/models/gbdt/predict', { entities: { row_id: ['2'] } });
+    await until(() => batcher.stats.queued === 1); // the one slot of the one level
+
+    // The body never comes: only a refusal from the headers can answer.
+    const refused = await postWithoutBody(`${server.url}/v2/models/gbdt/infer`);
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: 'QUIVER_ERR_QUEUE_FULL' });
+
+    runtime.release();
+    expect((await running).status).toBe(200);
+    expect((await queued).status).toBe(200);
+    expect(runtime.runRows).toEqual([1, 1]);
+  });
 });
+
+/** POSTs headers announcing a body, sends none, and resolves with the status and body of the answer. */
+function postWithoutBody(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '100' },
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode!, body });
+        req.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
 
 /** Resolves once `condition` holds, checked once per event-loop turn (requests arrive in turns). */
 async function until(condition: () => boolean): Promise<void> {

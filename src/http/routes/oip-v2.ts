@@ -8,7 +8,7 @@ import { quiverError } from '../../errors.ts';
 import type { ModelHandle, ModelManager } from '../../serving/model-manager.ts';
 import { inferPayload, inferResponse } from '../../serving/request-payloads.ts';
 import { jsonResponse, type FastRoute } from '../fast-path.ts';
-import { schedulingOptions, submitOptions } from '../request-options.ts';
+import { refuseWhenFull, schedulingOptions, submitOptions } from '../request-options.ts';
 
 export const SERVER_NAME = 'quiver';
 export const SERVER_VERSION = '0.1.0';
@@ -38,6 +38,7 @@ export function inferFastRoute(models: ModelManager): FastRoute {
   return {
     label: '/v2/models/:model/infer',
     access: 'predict',
+    refuseEarly: (req, model) => refuseWhenFull(models, req.headers, model),
     respond: (body, req, model, exchange) => {
       const handle = handleFor(models, { model });
       const payload = inferPayload(handle, body);

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ModelManager } from '../../serving/model-manager.ts';
 import { predictPayload, predictResponse } from '../../serving/request-payloads.ts';
 import { jsonResponse, type FastRoute } from '../fast-path.ts';
-import { schedulingOptions, submitOptions } from '../request-options.ts';
+import { refuseWhenFull, schedulingOptions, submitOptions } from '../request-options.ts';
 
 export { outputValues } from '../../serving/request-payloads.ts';
 
@@ -21,6 +21,7 @@ export function predictFastRoute(deps: PredictRouteDeps): FastRoute {
   return {
     label: '/v1/models/:model/predict',
     access: 'predict',
+    refuseEarly: (req, model) => refuseWhenFull(deps.models, req.headers, model),
     respond: (body, req, model, exchange) => {
       const handle = deps.models.get(model);
       const payload = predictPayload(handle, body, deps.maxEntitiesPerRequest);
