@@ -1,6 +1,4 @@
 import diagnostics from 'node:diagnostics_channel';
-import { readdirSync, readFileSync } from 'node:fs';
-import { getPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GBDT_PATH, LR_PATH, featureBatch, readTestRows } from '../../../test/fixtures/models/test-rows.ts';
@@ -8,15 +6,6 @@ import type { ModelRunEvent, ModelRunnerEvent } from '../events.ts';
 import type { LoadedModel } from '../model-runtime.ts';
 import type { Tensor } from '../tensor.ts';
 import { OnnxRuntime } from './onnx-runtime.ts';
-import { RUNNER_NICE } from './protocol.ts';
-
-/** Nice values of this process's threads (Linux /proc; field 19 of each task's stat). */
-function threadNiceValues(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
-}
 
 const rows = readTestRows();
 const open: LoadedModel[] = [];
@@ -48,22 +37,6 @@ async function collect<T>(channel: string, fn: () => Promise<void>): Promise<T[]
 const batch = (count = 1): { features: Tensor } => ({ features: featureBatch(rows, 0, count) });
 
 describe('runner pool', () => {
-  it.runIf(process.platform === 'linux')(
-    'runner threads (and onnxruntime threads they start) run at a lower priority than the event loop',
-    async () => {
-      const count = (nice: number): number => threadNiceValues().filter((n) => n === nice).length;
-      const ownNice = getPriority();
-      const before = count(RUNNER_NICE);
-      const runtime = new OnnxRuntime();
-      const model = await runtime.load({ name: 'm', path: LR_PATH, runners: 2, intraOpThreads: 2 });
-      open.push(model);
-      // Two runners, each with one onnxruntime intra-op thread beside itself.
-      expect(count(RUNNER_NICE) - before).toBeGreaterThanOrEqual(4);
-      expect(getPriority()).toBe(ownNice);
-      await model.run(batch(4)); // and they still work
-    },
-  );
-
   it('runs two batches in parallel on two runner threads', async () => {
     const model = await load(2);
     const events = await collect<ModelRunEvent>('quiver:model:run', async () => {

@@ -58,6 +58,3 @@ export function transferList(tensors: Tensor[]): ArrayBuffer[] {
   }
   return [...buffers];
 }
-
-/** The nice value runner threads give themselves (0 = the process's own, 19 = lowest): worker.ts. */
-export const RUNNER_NICE = 10;

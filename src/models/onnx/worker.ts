@@ -4,37 +4,16 @@
  * waits on inference. Typed arrays arrive and leave in the transfer list (no copies, no JSON).
  * Started by runner.ts with `workerData: WorkerInit`; answers with protocol.ts messages.
  */
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { InferenceSession, Tensor as OrtTensor, type OnnxValue } from 'onnxruntime-node';
 import { DATATYPE_TO_ORT, datatypeFromOrt, zerosTensor, type Tensor } from '../tensor.ts';
 import type { TensorSpec } from '../model-runtime.ts';
 import { inputSpecs, outputSpecs } from './metadata.ts';
-import { RUNNER_NICE, transferList, type FromWorker, type RunRequest, type WorkerInit } from './protocol.ts';
+import { transferList, type FromWorker, type RunRequest, type WorkerInit } from './protocol.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('onnx/worker.ts must run in a worker thread');
 const init = workerData as WorkerInit;
-
-/**
- * Runner threads yield the CPU to the event loop. When cores are scarce, request handling
- * (admission, refusals, feature reads, answers) must not wait behind model compute, which is
- * throughput work: measured on 2 cores, the loop otherwise loses whole scheduler slices (several
- * ms) to a busy runner. Linux gives each thread its own nice value and os.setPriority accepts a
- * thread id; set before the session exists, so onnxruntime's intra-op threads inherit it. Lowering
- * a priority needs no privilege. Elsewhere, runners keep the process's priority.
- */
-function lowerThreadPriority(nice: number): void {
-  try {
-    const self = readlinkSync('/proc/thread-self'); // "<pid>/task/<tid>"
-    const tid = Number(self.slice(self.lastIndexOf('/') + 1));
-    if (Number.isInteger(tid) && getPriority(tid) < nice) setPriority(tid, nice);
-  } catch {
-    // No /proc/thread-self (not Linux): nothing to do.
-  }
-}
-lowerThreadPriority(RUNNER_NICE);
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
