@@ -37,7 +37,7 @@ function sampleCsv(nowMs: number): string {
   for (let i = 0; i < 5; i++) {
     const ts = new Date(nowMs - i * 3_600_000).toISOString();
     rows.push(
-      `${1001 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`,
+      `${1 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`,
     );
   }
   return `${rows.join('\n')}\n`;
