@@ -36,9 +36,7 @@ function sampleCsv(nowMs: number): string {
   const rows = ['driver_id,event_timestamp,conv_rate,acc_rate,avg_daily_trips'];
   for (let i = 0; i < 5; i++) {
     const ts = new Date(nowMs - i * 3_600_000).toISOString();
-    rows.push(
-      `${1 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`,
-    );
+    rows.push(`${1 + i},${ts},${(0.1 + i * 0.17).toFixed(2)},${(0.9 - i * 0.1).toFixed(2)},${100 + i * 37}`);
   }
   return `${rows.join('\n')}\n`;
 }
