@@ -132,6 +132,14 @@ function onResponseClose(this: FastResponse): void {
   if (state !== undefined && !this.writableFinished) state.batcher?.cancel(state);
 }
 
+const HEADERS = new Map<string, Readonly<Record<string, string>>>();
+/** `{content-type}` objects, one per content type (there are a handful). */
+function headersFor(contentType: string): Readonly<Record<string, string>> {
+  let headers = HEADERS.get(contentType);
+  if (headers === undefined) HEADERS.set(contentType, (headers = { 'content-type': contentType }));
+  return headers;
+}
+
 /** A model name taken from the path as is: anything needing decoding is left to Fastify. */
 function plainSegment(url: string, start: number, end: number): string | undefined {
   if (end <= start) return undefined;
@@ -291,9 +299,17 @@ export class FastPath {
 
   private send(res: ServerResponse, bound: BoundRoute, encoded: EncodedResponse, startedMs: number): void {
     if (res.destroyed) return; // the client left while the answer was computed
-    res.statusCode = 200;
-    res.setHeader('content-type', encoded.contentType);
-    if (encoded.degraded !== undefined) res.setHeader(DEGRADED_HEADER, encoded.degraded);
+    // writeHead with a ready object, as the plain node:http ceiling does: setHeader costs a
+    // validation and a megamorphic store into the header map per call (measured ~1% of the CPU).
+    res.writeHead(
+      200,
+      encoded.degraded === undefined
+        ? headersFor(encoded.contentType)
+        : {
+            'content-type': encoded.contentType,
+            [DEGRADED_HEADER]: encoded.degraded,
+          },
+    );
     res.end(encoded.body);
     bound.ok.inc();
     bound.duration.observe((performance.now() - startedMs) / 1000);
