@@ -118,6 +118,15 @@ describe('JsonBytes', () => {
     expect(w.take().toString('utf8')).toBe('42');
   });
 
+  it('lets a scratch buffer grown past 1 MiB go after use, and keeps working', () => {
+    const w = new JsonBytes(16);
+    const big = 'x'.repeat(2 * 1024 * 1024);
+    w.string(big);
+    expect(w.take().length).toBe(big.length + 2);
+    w.number(7);
+    expect(w.take().toString('utf8')).toBe('7');
+  });
+
   it('copies an earlier range, also after growing', () => {
     const w = new JsonBytes(4);
     w.raw(Buffer.from('[1,2]'));

@@ -12,6 +12,8 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const NULL_BYTES = Buffer.from('null');
+/** Scratch kept between responses; a bigger one is dropped after use. */
+const KEEP_AT_MOST = 1024 * 1024;
 
 const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i);
 
@@ -47,7 +49,7 @@ export class JsonBytes {
   private buf: Buffer;
   private pos = 0;
 
-  constructor(initialBytes = 16 * 1024) {
+  constructor(private readonly initialBytes = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
@@ -56,6 +58,8 @@ export class JsonBytes {
     const out = Buffer.allocUnsafe(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
     this.pos = 0;
+    // One 10,000-entity answer must not pin megabytes of scratch for the process's lifetime.
+    if (this.buf.length > KEEP_AT_MOST) this.buf = Buffer.allocUnsafe(this.initialBytes);
     return out;
   }
 

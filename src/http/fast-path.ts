@@ -268,8 +268,11 @@ export class FastPath {
       return;
     }
     if (encoded instanceof Promise) {
-      (res as FastResponse)[STATE] = state;
-      res.once('close', onResponseClose);
+      if (state.batcher !== undefined) {
+        // Queued on a model: if the client leaves first, its work is dropped from the queue.
+        (res as FastResponse)[STATE] = state;
+        res.once('close', onResponseClose);
+      }
       encoded.then(
         (e) => this.send(res, bound, e, startedMs),
         (err: unknown) => this.fail(res, bound, err, startedMs),
