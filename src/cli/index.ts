@@ -2,6 +2,7 @@
  * `quiver` CLI. Every flag can also come from the environment as QUIVER_<FLAG> (e.g. QUIVER_PORT).
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
  */
+import cluster from 'node:cluster';
 import { Command, CommanderError } from 'commander';
 import { isQuiverError } from '../errors.ts';
 import { registerApply } from './commands/apply.ts';
@@ -62,5 +63,8 @@ export async function runCli(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     process.exitCode = reportFailure(err);
+    // A node:cluster worker's IPC channel would keep it alive: let go so it exits, and the
+    // primary sees the failure (serve.ts).
+    if (cluster.isWorker) process.disconnect();
   }
 }

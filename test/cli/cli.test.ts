@@ -6,6 +6,7 @@
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -231,6 +232,28 @@ describe('quiver CLI — init, apply, materialize, push', () => {
     }
     expect(childPidsOf(child.pid!)).toEqual([]);
   }, 120_000);
+
+  it('serve --workers 2 on a port already in use exits 1 and says so, instead of re-forking forever', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const { code, stderr } = await quiver([
+        'serve',
+        '--config',
+        config,
+        '--port',
+        String(port),
+        '--workers',
+        '2',
+      ]);
+      expect(code).toBe(1);
+      expect(stderr).toContain('the port is already in use');
+    } finally {
+      blocker.close();
+    }
+  });
 
   it('push of a file with an unknown column exits 2 without writing', async () => {
     const file = path.join(tmp, 'typo.csv');

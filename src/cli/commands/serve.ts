@@ -80,11 +80,15 @@ function runPrimary(
   extraBanner?: (url: string) => string,
 ): Promise<void> {
   const logger = createLogger();
-  let listening = 0;
+  const listening = new Set<number>();
+  let announced = false;
   let stopping = false;
   for (let i = 0; i < options.workers; i++) cluster.fork();
-  cluster.on('message', (_worker, message: { type?: string; url?: string }) => {
-    if (message.type === 'quiver:listening' && ++listening === options.workers) {
+  cluster.on('message', (worker, message: { type?: string; url?: string }) => {
+    if (message.type !== 'quiver:listening') return;
+    listening.add(worker.id);
+    if (!announced && listening.size === options.workers) {
+      announced = true;
       process.stdout.write(
         extraBanner?.(message.url!) ?? banner({ url: message.url!, config, workers: options.workers }),
       );
@@ -92,7 +96,16 @@ function runPrimary(
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
+    if (!listening.has(worker.id)) {
+      // It never started (port taken, store unreadable...): another fork would fail the same way.
+      logger.error({ workerPid: worker.process.pid, code, signal }, 'a worker failed to start; stopping');
+      stopping = true;
+      process.exitCode = 1;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      return;
+    }
+    listening.delete(worker.id);
+    logger.error({ workerPid: worker.process.pid, code, signal }, 'worker died; starting a new one');
     cluster.fork();
   });
   onShutdownSignal(logger, async () => {
