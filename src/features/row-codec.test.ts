@@ -134,6 +134,18 @@ describe('createRowCodec', () => {
     expect(bad(codec.decode({ user_id: '1', ts: '' }, 9)).column).toBe('ts');
   });
 
+  it('makes a row stamped more than 15 minutes in the future bad: it would win every later write', () => {
+    const now = Date.UTC(2026, 0, 1);
+    const at = createRowCodec(registry.featureView('all_types'), 'ts', { nowMs: now });
+    expect(good(at.decode({ user_id: '1', ts: now + 14 * 60_000 }, 2)).eventTsMs).toBe(now + 14 * 60_000);
+    expect(bad(at.decode({ user_id: '1', ts: '2099-01-01T00:00:00Z' }, 3))).toMatchObject({
+      line: 3,
+      column: 'ts',
+      reason:
+        'column "ts": expected an event time at most 15 minutes in the future, got 2099-01-01T00:00:00.000Z',
+    });
+  });
+
   it('parses epoch seconds and milliseconds', () => {
     expect(good(codec.decode({ user_id: '1', ts: '1714521600' }, 2)).eventTsMs).toBe(1714521600000);
     expect(good(codec.decode({ user_id: '1', ts: 1714521600000 }, 2)).eventTsMs).toBe(1714521600000);

@@ -40,6 +40,8 @@ export interface RowCodecOptions {
    * `event_timestamp` column means "now". An explicit null or unparseable timestamp is still bad.
    */
   readonly fallbackTsMs?: number;
+  /** Clock for the future-time check (tests); default Date.now, read once when the codec is made. */
+  readonly nowMs?: number;
 }
 
 export interface RowCodec {
@@ -66,6 +68,18 @@ export function badRow(line: number, column: string, expected: string, actual: s
 const JOIN_KEY_EXPECTED = 'join key (non-empty string or safe integer)';
 const TIMESTAMP_EXPECTED = 'timestamp (ISO-8601, epoch number or Date)';
 
+/**
+ * How far in the future an event time may be. Writes keep the newest event per entity, so a row
+ * stamped in 2099 (a unit mix-up, a bad clock) would win over every later correct write and freeze
+ * the entity's features for good. Clock skew between a producer and Quiver is allowed for.
+ */
+export const MAX_FUTURE_SKEW_MS = 15 * 60_000;
+/** A time for a message: ISO-8601 when Date can show it. */
+function isoOrNumber(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
+}
+const FUTURE_EXPECTED = `an event time at most ${MAX_FUTURE_SKEW_MS / 60_000} minutes in the future`;
+
 class CompiledRowCodec implements RowCodec {
   readonly view: FeatureViewInfo;
   readonly timestampField: string;
@@ -73,6 +87,7 @@ class CompiledRowCodec implements RowCodec {
   readonly #features: readonly string[];
   readonly #types: readonly FeatureType[];
   readonly #fallbackTsMs: number | undefined;
+  readonly #latestTsMs: number;
   // Reused across rows: the parts are joined into the key string before the next row starts.
   readonly #parts: string[];
 
@@ -83,6 +98,7 @@ class CompiledRowCodec implements RowCodec {
     this.#features = view.features;
     this.#types = view.types;
     this.#fallbackTsMs = options.fallbackTsMs;
+    this.#latestTsMs = (options.nowMs ?? Date.now()) + MAX_FUTURE_SKEW_MS;
     this.#parts = new Array<string>(view.joinKeys.length);
   }
 
@@ -103,6 +119,8 @@ class CompiledRowCodec implements RowCodec {
       eventTsMs = isNullish(rawTs) ? NaN : parseTimestampMs(rawTs);
       if (Number.isNaN(eventTsMs))
         return badRow(line, this.timestampField, TIMESTAMP_EXPECTED, describe(rawTs));
+      if (eventTsMs > this.#latestTsMs)
+        return badRow(line, this.timestampField, FUTURE_EXPECTED, isoOrNumber(eventTsMs));
     }
 
     const features = this.#features;

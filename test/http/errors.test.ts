@@ -541,6 +541,20 @@ describe('POST /push — errors write nothing', () => {
     expect(await txnCountOf(1001)).toBe(42);
   });
 
+  it('an event time far in the future → 422 naming the column, and nothing is written', async () => {
+    const body = expectError(
+      await push({
+        push_source_name: 'user_stats_push',
+        df: { user_id: [1001], txn_count: [7], event_timestamp: ['2099-01-01T00:00:00Z'] },
+        to: 'online',
+      }),
+      422,
+      'QUIVER_ERR_INVALID_VALUE',
+    );
+    expect(body.error).toContain('at most 15 minutes in the future');
+    expect(await txnCountOf(1001)).toBe(42);
+  });
+
   it.each([
     ['an int64 that is a float', 5101, { txn_count: [1.5] }],
     ['a float32 that is NaN text', 5102, { avg_amount: ['NaN'] }],
