@@ -57,20 +57,28 @@ export interface SubmitOptions {
   readonly priority?: number;
   /** May only shorten the model's defaultTimeoutMs. */
   readonly timeoutMs?: number;
-  /** Lets the caller cancel the request later (client disconnect) with Batcher#cancel. */
+  /** Lets the caller cancel the request later (client disconnect) with cancelSubmitted(). */
   readonly cancellation?: Cancellation;
 }
 
 /**
- * A caller's handle to cancel what it submitted: submit() records the queued request here, and
- * cancel() drops it if no runner has taken it yet. A plain object the caller may already have
- * (the raw HTTP path's request state), where an AbortController costs an EventTarget and a
- * listener closure per request: 8% of the main thread at 256 connections.
+ * A caller's handle to cancel what it submitted: submit() records the queued request and its
+ * batcher here, and cancelSubmitted() drops it if no runner has taken it yet. A plain object the
+ * caller may already have (the raw HTTP path's request state), where an AbortController costs an
+ * EventTarget and a listener closure per request: 8% of the main thread at 256 connections.
  */
 export interface Cancellation {
   cancelled?: boolean;
   /** Set by submit(); opaque to the caller. */
   queued?: object;
+  /** Set by submit(): the batcher holding the request. */
+  owner?: { cancel(cancellation: Cancellation): void };
+}
+
+/** Cancels what was submitted with `cancellation`, on whichever batcher took it (or, before submit, marks it refused). */
+export function cancelSubmitted(cancellation: Cancellation): void {
+  if (cancellation.owner !== undefined) cancellation.owner.cancel(cancellation);
+  else cancellation.cancelled = true;
 }
 
 export interface BatcherStats {
@@ -166,7 +174,10 @@ export class Batcher<P, R> {
         reject(queueFullError(this.name, priority, q.maxQueueSize, this.retryAfterS(priority)));
         return;
       }
-      if (options.cancellation !== undefined) options.cancellation.queued = request;
+      if (options.cancellation !== undefined) {
+        options.cancellation.queued = request;
+        options.cancellation.owner = this;
+      }
       this.pump();
       // Still queued (no runner took it): a sweep drops it at its deadline if it is still there.
       if (this.queue.length > 0) this.sweeper.watch(request.deadlineNs, now);

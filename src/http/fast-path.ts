@@ -12,7 +12,7 @@
  * so a request allocates its state object and chunks, and no closures until it must wait.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cancellation } from '../batching/batcher.ts';
+import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -36,12 +36,6 @@ export function jsonResponse(document: unknown): EncodedResponse {
 /** Response header saying the answer is degraded (stores/breaker-store.ts), e.g. `stale-cache`. */
 export const DEGRADED_HEADER = 'x-quiver-degraded';
 
-/** What a fast route may keep per request: it doubles as the batcher's cancellation handle. */
-export interface Exchange extends Cancellation {
-  /** The batcher the request was submitted to, cancelled on it if the client leaves first. */
-  batcher?: { cancel(cancellation: Cancellation): void };
-}
-
 /** One route served on the raw path. */
 export interface FastRoute {
   /** The route as Fastify names it, for metrics (e.g. '/v1/models/:model/predict'). */
@@ -54,7 +48,8 @@ export interface FastRoute {
     body: unknown,
     req: IncomingMessage,
     param: string,
-    exchange: Exchange,
+    /** The request's cancellation handle: pass it to Batcher#submit. */
+    cancellation: Cancellation,
   ): EncodedResponse | Promise<EncodedResponse>;
 }
 
@@ -88,10 +83,10 @@ interface BoundRoute {
   readonly duration: { observe(v: number): void };
 }
 
-class RequestState implements Exchange {
+class RequestState implements Cancellation {
   cancelled?: boolean;
   queued?: object;
-  batcher?: { cancel(cancellation: Cancellation): void };
+  owner?: { cancel(cancellation: Cancellation): void };
   chunks: Buffer[] = [];
   size = 0;
   tooLarge = false;
@@ -129,7 +124,7 @@ function onError(this: FastRequest): void {
 function onResponseClose(this: FastResponse): void {
   const state = this[STATE];
   this[STATE] = undefined;
-  if (state !== undefined && !this.writableFinished) state.batcher?.cancel(state);
+  if (state !== undefined && !this.writableFinished) cancelSubmitted(state);
 }
 
 const HEADERS = new Map<string, Readonly<Record<string, string>>>();
@@ -268,7 +263,7 @@ export class FastPath {
       return;
     }
     if (encoded instanceof Promise) {
-      if (state.batcher !== undefined) {
+      if (state.owner !== undefined) {
         // Queued on a model: if the client leaves first, its work is dropped from the queue.
         (res as FastResponse)[STATE] = state;
         res.once('close', onResponseClose);

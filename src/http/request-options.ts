@@ -1,11 +1,11 @@
 /**
  * Per-request scheduling options from headers: `x-priority` (1 = highest) and
  * `x-request-timeout-ms` (may only shorten the model's default). Both request paths use them; a
- * client that goes away cancels its queued work (Batcher#cancel), so nothing is computed for nobody.
+ * client that goes away cancels its queued work (cancelSubmitted), so nothing is computed for nobody.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Cancellation, SubmitOptions } from '../batching/batcher.ts';
+import { cancelSubmitted, type Cancellation, type SubmitOptions } from '../batching/batcher.ts';
 import { quiverError, type QuiverError } from '../errors.ts';
 import type { ModelManager } from '../serving/model-manager.ts';
 
@@ -48,15 +48,11 @@ export function schedulingOptions(headers: IncomingHttpHeaders, cancellation?: C
   };
 }
 
-/** The Fastify routes' options: the scheduling headers, cancelled on `batcher` when the client leaves. */
-export function submitOptions(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  batcher: { cancel(cancellation: Cancellation): void },
-): SubmitOptions {
+/** The Fastify routes' options: the scheduling headers, cancelled when the client leaves. */
+export function submitOptions(request: FastifyRequest, reply: FastifyReply): SubmitOptions {
   const cancellation: Cancellation = {};
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) batcher.cancel(cancellation);
+    if (!reply.raw.writableFinished) cancelSubmitted(cancellation);
   });
   return schedulingOptions(request.headers, cancellation);
 }

@@ -39,12 +39,11 @@ export function inferFastRoute(models: ModelManager): FastRoute {
     label: '/v2/models/:model/infer',
     access: 'predict',
     refuseEarly: (req, model) => refuseWhenFull(models, req.headers, model),
-    respond: (body, req, model, exchange) => {
+    respond: (body, req, model, cancellation) => {
       const handle = handleFor(models, { model });
       const payload = inferPayload(handle, body);
-      exchange.batcher = handle.batcher;
       return handle.batcher
-        .submit(payload, payload.rows, schedulingOptions(req.headers, exchange))
+        .submit(payload, payload.rows, schedulingOptions(req.headers, cancellation))
         .then((result) => jsonResponse(inferResponse(handle, body, result)));
     },
   };
@@ -89,11 +88,7 @@ export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelMan
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const handle = handleFor(models, request.params);
     const payload = inferPayload(handle, request.body);
-    const result = await handle.batcher.submit(
-      payload,
-      payload.rows,
-      submitOptions(request, reply, handle.batcher),
-    );
+    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
     return reply.send(inferResponse(handle, request.body, result));
   };
   app.post('/v2/models/:model/infer', infer);

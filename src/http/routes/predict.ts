@@ -22,12 +22,11 @@ export function predictFastRoute(deps: PredictRouteDeps): FastRoute {
     label: '/v1/models/:model/predict',
     access: 'predict',
     refuseEarly: (req, model) => refuseWhenFull(deps.models, req.headers, model),
-    respond: (body, req, model, exchange) => {
+    respond: (body, req, model, cancellation) => {
       const handle = deps.models.get(model);
       const payload = predictPayload(handle, body, deps.maxEntitiesPerRequest);
-      exchange.batcher = handle.batcher;
       return handle.batcher
-        .submit(payload, payload.rows, schedulingOptions(req.headers, exchange))
+        .submit(payload, payload.rows, schedulingOptions(req.headers, cancellation))
         .then((result) => jsonResponse(predictResponse(handle, result)));
     },
   };
@@ -37,11 +36,7 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictRouteDe
   app.post<{ Params: { model: string } }>('/v1/models/:model/predict', async (request, reply) => {
     const handle = deps.models.get(request.params.model);
     const payload = predictPayload(handle, request.body, deps.maxEntitiesPerRequest);
-    const result = await handle.batcher.submit(
-      payload,
-      payload.rows,
-      submitOptions(request, reply, handle.batcher),
-    );
+    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
     return reply.send(predictResponse(handle, result));
   });
 }
