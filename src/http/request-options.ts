@@ -9,13 +9,19 @@ import { cancelSubmitted, type Cancellation, type SubmitOptions } from '../batch
 import { quiverError, type QuiverError } from '../errors.ts';
 import type { ModelManager } from '../serving/model-manager.ts';
 
-function positiveIntHeader(headers: IncomingHttpHeaders, name: string): number | undefined {
+/** A header's positive integer: undefined when absent, NaN when present but not one. */
+function headerInt(headers: IncomingHttpHeaders, name: string): number | undefined {
   const raw = headers[name];
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(value) || value < 1) {
+  return typeof raw === 'string' && Number.isInteger(value) && value >= 1 ? value : NaN;
+}
+
+function positiveIntHeader(headers: IncomingHttpHeaders, name: string): number | undefined {
+  const value = headerInt(headers, name);
+  if (Number.isNaN(value)) {
     throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
-      reason: `header "${name}" must be a positive integer, got ${JSON.stringify(raw)}`,
+      reason: `header "${name}" must be a positive integer, got ${JSON.stringify(headers[name])}`,
     });
   }
   return value;
@@ -33,10 +39,8 @@ export function refuseWhenFull(
 ): QuiverError | undefined {
   const handle = models.peek(model);
   if (handle === undefined) return undefined;
-  const raw = headers['x-priority'];
-  const priority = raw === undefined ? undefined : Number(raw);
-  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1)) return undefined;
-  return handle.batcher.refuseIfFull({ priority });
+  const priority = headerInt(headers, 'x-priority');
+  return Number.isNaN(priority) ? undefined : handle.batcher.refuseIfFull({ priority });
 }
 
 /** Priority and timeout from the headers; `cancellation` passed through to the batcher. */
