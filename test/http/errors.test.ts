@@ -7,6 +7,8 @@ import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FRESH_TS_MS,
+  expectError,
+  type ErrorBody,
   rfc3339,
   startTestServer,
   testConfig,
@@ -26,26 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-interface ErrorBody {
-  error: string;
-  code: string;
-  details?: Record<string, unknown>;
-}
-
-/** Asserts the status, the documented error shape and the code; returns the body for more checks. */
-function expectError(res: TestResponse, status: number, code: string): ErrorBody {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = res.body as ErrorBody;
-  expect(Object.keys(body).sort()).toEqual(
-    body.details === undefined ? ['code', 'error'] : ['code', 'details', 'error'],
-  );
-  expect(body.code).toBe(code);
-  expect(typeof body.error).toBe('string');
-  expect(body.error.length).toBeGreaterThan(0);
-  return body;
-}
 
 const features = (body: unknown, headers?: Record<string, string>): Promise<TestResponse> =>
   server.post('/get-online-features', body, headers);

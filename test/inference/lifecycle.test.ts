@@ -13,7 +13,7 @@ import type { BatchFlushEvent } from '../../src/metrics/events.ts';
 import type { LoadedModel, ModelRuntime, ModelSpec } from '../../src/models/model-runtime.ts';
 import { OnnxRuntime } from '../../src/models/onnx/onnx-runtime.ts';
 import type { Tensor } from '../../src/models/tensor.ts';
-import type { TestResponse } from '../fixtures/config.ts';
+import { expectError, type TestResponse } from '../fixtures/config.ts';
 import {
   ROWS,
   TOLERANCE,
@@ -21,7 +21,6 @@ import {
   oipFeatures,
   startInferenceServer,
   worstError,
-  type ErrorBody,
   type InferenceServer,
 } from '../fixtures/inference.ts';
 
@@ -31,15 +30,6 @@ interface InferResponse {
 }
 interface PredictResponse {
   outputs: { probability: number[] };
-}
-
-function expectError(res: TestResponse, status: number, code: string): ErrorBody {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  const body = res.body as ErrorBody;
-  expect(typeof body.error).toBe('string');
-  expect(body.error.length).toBeGreaterThan(0);
-  expect(body.code).toBe(code);
-  return body;
 }
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestResponse } from '../fixtures/config.ts';
+import { expectError, type TestResponse } from '../fixtures/config.ts';
 import {
   FEATURES,
   ROWS,
@@ -21,7 +21,6 @@ import {
   rowFeatures,
   startInferenceServer,
   worstError,
-  type ErrorBody,
   type InferenceServer,
 } from '../fixtures/inference.ts';
 
@@ -46,17 +45,6 @@ interface InferResponse {
   model_version?: string;
   id?: string;
   outputs: OipOutput[];
-}
-
-/** OIP error shape: `error` is a non-empty string; Quiver's `code` sits beside it. */
-function expectError(res: TestResponse, status: number, code: string): ErrorBody {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = res.body as ErrorBody;
-  expect(typeof body.error).toBe('string');
-  expect(body.error.length).toBeGreaterThan(0);
-  expect(body.code).toBe(code);
-  return body;
 }
 
 const infer = (body: unknown, path = '/v2/models/gbdt/infer'): Promise<TestResponse> =>

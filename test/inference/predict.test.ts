@@ -8,7 +8,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchFlushEvent } from '../../src/metrics/events.ts';
-import type { TestResponse } from '../fixtures/config.ts';
+import { expectError, type TestResponse } from '../fixtures/config.ts';
 import {
   CountingStore,
   DEFAULTS_ROW,
@@ -21,7 +21,6 @@ import {
   rowFeatures,
   startInferenceServer,
   worstError,
-  type ErrorBody,
   type InferenceServer,
   type StoreKind,
 } from '../fixtures/inference.ts';
@@ -31,15 +30,6 @@ interface PredictResponse {
   model_version: string;
   outputs: { probability: number[] };
   feature_statuses?: { index: number; statuses: Record<string, string> }[];
-}
-
-function expectError(res: TestResponse, status: number, code: string): ErrorBody {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  const body = res.body as ErrorBody;
-  expect(typeof body.error).toBe('string');
-  expect(body.error.length).toBeGreaterThan(0);
-  expect(body.code).toBe(code);
-  return body;
 }
 
 /** Records quiver:batch:flush events of one model while subscribed. */
