@@ -8,8 +8,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionRejectEvent } from '../../src/metrics/events.ts';
-import type { LoadedModel, ModelRuntime, ModelSpec } from '../../src/models/model-runtime.ts';
-import { OnnxRuntime } from '../../src/models/onnx/onnx-runtime.ts';
+import { GatedRuntime } from '../fixtures/gated-runtime.ts';
 import {
   FEATURES,
   ROWS,
@@ -82,45 +81,6 @@ describe('fast path and Fastify path answer the same', () => {
     expect(data[1]).toBeCloseTo(ROWS.gbdt[5]!, 5);
   });
 });
-
-/** A runtime whose runs wait until released, counting the rows each run carried. */
-class GatedRuntime implements ModelRuntime {
-  readonly runRows: number[] = [];
-  private gate: Promise<void> = Promise.resolve();
-  private open: () => void = () => undefined;
-  private readonly inner = new OnnxRuntime();
-
-  hold(): void {
-    this.gate = new Promise((resolve) => (this.open = resolve));
-  }
-
-  release(): void {
-    this.open();
-  }
-
-  async load(spec: ModelSpec): Promise<LoadedModel> {
-    const model = await this.inner.load(spec);
-    const runRows = this.runRows;
-    const waitGate = (): Promise<void> => this.gate;
-    let held = 0; // runs waiting at the gate occupy their runner as far as the batcher can tell
-    return {
-      metadata: model.metadata,
-      get idleRunners() {
-        return Math.max(0, model.idleRunners - held);
-      },
-      onIdle: (listener) => model.onIdle(listener),
-      close: () => model.close(),
-      destroy: () => model.destroy(),
-      async run(inputs, outputNames) {
-        runRows.push(inputs.features!.shape[0]!);
-        held++;
-        await waitGate();
-        held--;
-        return model.run(inputs, outputNames);
-      },
-    };
-  }
-}
 
 describe('fast path: overload and disconnects', () => {
   const runtime = new GatedRuntime();

@@ -5,9 +5,6 @@ import type { JobsConfig, ModelConfig } from '../../src/config/types.ts';
 import { validateConfig } from '../../src/config/validate.ts';
 import type { JobSettledEvent } from '../../src/jobs/events.ts';
 import type { JobView } from '../../src/jobs/job.ts';
-import type { LoadedModel, ModelRuntime, ModelSpec } from '../../src/models/model-runtime.ts';
-import { OnnxRuntime } from '../../src/models/onnx/onnx-runtime.ts';
-import type { Tensor } from '../../src/models/tensor.ts';
 import { GBDT_PATH, inferenceConfigObject, type InferenceServer } from '../fixtures/inference.ts';
 
 /** `gbdt_checked`: gbdt fed by feature service gbdt_checked, whose transform throws for amount < 0. */
@@ -52,53 +49,4 @@ export function recordSettlements(): { events: JobSettledEvent[]; stop: () => vo
   const listener = (message: unknown): void => void events.push(message as JobSettledEvent);
   diagnostics.subscribe('quiver:job:settled', listener);
   return { events, stop: () => diagnostics.unsubscribe('quiver:job:settled', listener) };
-}
-
-/**
- * The real OnnxRuntime behind a wrapper that can hold every run at a gate (`hold()` / `release()`)
- * and logs runs starting and models closing into `log`, in order.
- */
-export class GatedRuntime implements ModelRuntime {
-  private readonly real = new OnnxRuntime();
-  readonly log: string[] = [];
-  private gate: Promise<void> | undefined;
-  private open: (() => void) | undefined;
-  private startedWaiters: (() => void)[] = [];
-
-  hold(): void {
-    this.gate = new Promise((resolve) => (this.open = resolve));
-  }
-
-  release(): void {
-    this.open?.();
-    this.gate = undefined;
-  }
-
-  /** Resolves when the next run starts (and is held, if holding). */
-  nextRun(): Promise<void> {
-    return new Promise((resolve) => this.startedWaiters.push(resolve));
-  }
-
-  async load(spec: ModelSpec): Promise<LoadedModel> {
-    const model = await this.real.load(spec);
-    const log = this.log;
-    return {
-      metadata: model.metadata,
-      get idleRunners() {
-        return model.idleRunners;
-      },
-      onIdle: (listener) => model.onIdle(listener),
-      run: async (inputs: Readonly<Record<string, Tensor>>, outputNames?: readonly string[]) => {
-        log.push(`run:${spec.name}`);
-        for (const wake of this.startedWaiters.splice(0)) wake();
-        if (this.gate !== undefined) await this.gate;
-        return model.run(inputs, outputNames);
-      },
-      close: async () => {
-        await model.close();
-        log.push(`close:${spec.name}`);
-      },
-      destroy: () => model.destroy(),
-    };
-  }
 }

@@ -9,17 +9,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/jobs/job.ts';
 import type { MemoryBroker } from '../../src/jobs/memory/memory-broker.ts';
-import type { TestResponse } from '../fixtures/config.ts';
+import type { ErrorBody, TestResponse } from '../fixtures/config.ts';
 import {
   ROWS,
   TOLERANCE,
   oipFeatures,
   startInferenceServer,
   worstError,
-  type ErrorBody,
   type InferenceServer,
 } from '../fixtures/inference.ts';
-import { GatedRuntime, jobsConfig, pollJob, recordSettlements } from './helpers.ts';
+import { GatedRuntime } from '../fixtures/gated-runtime.ts';
+import { jobsConfig, pollJob, recordSettlements } from './helpers.ts';
 
 interface Accepted {
   id: string;

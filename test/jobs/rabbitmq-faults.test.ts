@@ -8,13 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/jobs/job.ts';
-import {
-  ROWS,
-  TOLERANCE,
-  startInferenceServer,
-  type ErrorBody,
-  type InferenceServer,
-} from '../fixtures/inference.ts';
+import type { ErrorBody } from '../fixtures/config.ts';
+import { ROWS, TOLERANCE, startInferenceServer, type InferenceServer } from '../fixtures/inference.ts';
 import { RABBITMQ, REDIS, REDIS_URL, serviceAvailable, uniquePrefix } from '../support/services.ts';
 import { jobsConfig, pollJob, recordSettlements } from './helpers.ts';
 import { deleteKeys, deleteTopology, drainDeadLetters, testQueue, withAdmin } from './rabbit-admin.ts';
