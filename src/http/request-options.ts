@@ -4,7 +4,7 @@
  * client that goes away cancels its queued work (cancelSubmitted), so nothing is computed for nobody.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { cancelSubmitted, type Cancellation, type SubmitOptions } from '../batching/batcher.ts';
 import { quiverError, type QuiverError } from '../errors.ts';
 import type { ModelManager } from '../serving/model-manager.ts';
@@ -52,11 +52,11 @@ export function schedulingOptions(headers: IncomingHttpHeaders, cancellation?: C
   };
 }
 
-/** The Fastify routes' options: the scheduling headers, cancelled when the client leaves. */
-export function submitOptions(request: FastifyRequest, reply: FastifyReply): SubmitOptions {
+/** A cancellation for a Fastify route's request, fired when its client leaves before the answer. */
+export function cancelOnClose(reply: FastifyReply): Cancellation {
   const cancellation: Cancellation = {};
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) cancelSubmitted(cancellation);
   });
-  return schedulingOptions(request.headers, cancellation);
+  return cancellation;
 }

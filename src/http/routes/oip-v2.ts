@@ -3,12 +3,14 @@
  * infer, and the model repository load/unload extension. Errors keep OIP's `{"error": "..."}` shape,
  * with Quiver's `code` beside it.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Cancellation } from '../../batching/batcher.ts';
 import { quiverError } from '../../errors.ts';
 import type { ModelHandle, ModelManager } from '../../serving/model-manager.ts';
 import { inferPayload, inferResponse } from '../../serving/request-payloads.ts';
-import { jsonResponse, type FastRoute } from '../fast-path.ts';
-import { refuseWhenFull, schedulingOptions, submitOptions } from '../request-options.ts';
+import { jsonResponse, type EncodedResponse, type FastRoute } from '../fast-path.ts';
+import { cancelOnClose, refuseWhenFull, schedulingOptions } from '../request-options.ts';
 
 export const SERVER_NAME = 'quiver';
 export const SERVER_VERSION = '0.1.0';
@@ -33,19 +35,28 @@ function handleFor(models: ModelManager, params: ModelParams): ModelHandle {
   return handle;
 }
 
+/** POST /v2/models/{m}[/versions/{v}]/infer, shared by both request paths. */
+function infer(
+  models: ModelManager,
+  params: ModelParams,
+  body: unknown,
+  headers: IncomingHttpHeaders,
+  cancellation: Cancellation,
+): Promise<EncodedResponse> {
+  const handle = handleFor(models, params);
+  const payload = inferPayload(handle, body);
+  return handle.batcher
+    .submit(payload, payload.rows, schedulingOptions(headers, cancellation))
+    .then((result) => jsonResponse(inferResponse(handle, body, result)));
+}
+
 /** POST /v2/models/{m}/infer on the raw fast path (fast-path.ts). */
 export function inferFastRoute(models: ModelManager): FastRoute {
   return {
     label: '/v2/models/:model/infer',
     access: 'predict',
     refuseEarly: (req, model) => refuseWhenFull(models, req.headers, model),
-    respond: (body, req, model, cancellation) => {
-      const handle = handleFor(models, { model });
-      const payload = inferPayload(handle, body);
-      return handle.batcher
-        .submit(payload, payload.rows, schedulingOptions(req.headers, cancellation))
-        .then((result) => jsonResponse(inferResponse(handle, body, result)));
-    },
+    respond: (body, req, model, cancellation) => infer(models, { model }, body, req.headers, cancellation),
   };
 }
 
@@ -85,14 +96,13 @@ export function registerOipRoutes(app: FastifyInstance, deps: { models: ModelMan
   app.get('/v2/models/:model/ready', ready);
   app.get('/v2/models/:model/versions/:version/ready', ready);
 
-  const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    const handle = handleFor(models, request.params);
-    const payload = inferPayload(handle, request.body);
-    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
-    return reply.send(inferResponse(handle, request.body, result));
+  const inferRoute = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const { params, body, headers } = request;
+    const encoded = await infer(models, params, body, headers, cancelOnClose(reply));
+    return reply.type(encoded.contentType).send(encoded.body);
   };
-  app.post('/v2/models/:model/infer', infer);
-  app.post('/v2/models/:model/versions/:version/infer', infer);
+  app.post('/v2/models/:model/infer', inferRoute);
+  app.post('/v2/models/:model/versions/:version/infer', inferRoute);
 
   // Model repository extension (Triton): load / unload / index.
   app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', async (request, reply) => {

@@ -3,11 +3,13 @@
  * Inputs are checked per request, before batching (serving/request-payloads.ts), so a bad request fails alone and early;
  * features are then read, transformed and batched inside Quiver (serving/model-executor.ts).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { Cancellation } from '../../batching/batcher.ts';
 import type { ModelManager } from '../../serving/model-manager.ts';
 import { predictPayload, predictResponse } from '../../serving/request-payloads.ts';
-import { jsonResponse, type FastRoute } from '../fast-path.ts';
-import { refuseWhenFull, schedulingOptions, submitOptions } from '../request-options.ts';
+import { jsonResponse, type EncodedResponse, type FastRoute } from '../fast-path.ts';
+import { cancelOnClose, refuseWhenFull, schedulingOptions } from '../request-options.ts';
 
 export { outputValues } from '../../serving/request-payloads.ts';
 
@@ -16,27 +18,35 @@ export interface PredictRouteDeps {
   readonly maxEntitiesPerRequest: number;
 }
 
+/** The route's logic, shared by both request paths. */
+function predict(
+  deps: PredictRouteDeps,
+  model: string,
+  body: unknown,
+  headers: IncomingHttpHeaders,
+  cancellation: Cancellation,
+): Promise<EncodedResponse> {
+  const handle = deps.models.get(model);
+  const payload = predictPayload(handle, body, deps.maxEntitiesPerRequest);
+  return handle.batcher
+    .submit(payload, payload.rows, schedulingOptions(headers, cancellation))
+    .then((result) => jsonResponse(predictResponse(handle, result)));
+}
+
 /** The same route on the raw fast path (fast-path.ts). */
 export function predictFastRoute(deps: PredictRouteDeps): FastRoute {
   return {
     label: '/v1/models/:model/predict',
     access: 'predict',
     refuseEarly: (req, model) => refuseWhenFull(deps.models, req.headers, model),
-    respond: (body, req, model, cancellation) => {
-      const handle = deps.models.get(model);
-      const payload = predictPayload(handle, body, deps.maxEntitiesPerRequest);
-      return handle.batcher
-        .submit(payload, payload.rows, schedulingOptions(req.headers, cancellation))
-        .then((result) => jsonResponse(predictResponse(handle, result)));
-    },
+    respond: (body, req, model, cancellation) => predict(deps, model, body, req.headers, cancellation),
   };
 }
 
 export function registerPredictRoutes(app: FastifyInstance, deps: PredictRouteDeps): void {
   app.post<{ Params: { model: string } }>('/v1/models/:model/predict', async (request, reply) => {
-    const handle = deps.models.get(request.params.model);
-    const payload = predictPayload(handle, request.body, deps.maxEntitiesPerRequest);
-    const result = await handle.batcher.submit(payload, payload.rows, submitOptions(request, reply));
-    return reply.send(predictResponse(handle, result));
+    const { params, body, headers } = request;
+    const encoded = await predict(deps, params.model, body, headers, cancelOnClose(reply));
+    return reply.type(encoded.contentType).send(encoded.body);
   });
 }
