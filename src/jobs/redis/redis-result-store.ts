@@ -38,7 +38,6 @@ export class RedisResultStore implements ResultStore {
     const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
     const redis = new Redis(options.url, {
       lazyConnect: true,
-      enableAutoPipelining: true,
       commandTimeout: options.commandTimeoutMs ?? 1000,
       connectTimeout: connectTimeoutMs,
       maxRetriesPerRequest: 1,

@@ -96,8 +96,8 @@ export class RedisRateLimiter implements RateLimiter {
   static async create(options: RedisRateLimiterOptions): Promise<RedisRateLimiter> {
     const connectTimeoutMs = options.connectTimeoutMs ?? REDIS_LIMITER_DEFAULTS.connectTimeoutMs;
     const lua = await readFile(TAKE_SCRIPT, 'utf8');
+    // No auto-pipelining: it made each script call dearer (redis-store.ts has the figures).
     const redis = new Redis(options.url, {
-      enableAutoPipelining: true,
       commandTimeout: options.commandTimeoutMs ?? REDIS_LIMITER_DEFAULTS.commandTimeoutMs,
       connectTimeout: connectTimeoutMs,
       // Never queue or replay a check: a late answer is worth nothing, the fallback answers now.

@@ -64,8 +64,11 @@ export class RedisStore implements OnlineStore {
   static async create(options: RedisStoreOptions): Promise<RedisStore> {
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const lua = await readFile(WRITE_SCRIPT, 'utf8');
+    // No auto-pipelining: measured in-process (CPU time, min of 3 × 8,000 calls), it made every
+    // MGET dearer, at 1 call in flight (100 keys: 254 vs 119–192 µs; 1 key: 78 vs 30–36 µs) and at
+    // 32 (1 key: 14.1 vs 10.6–11.7 µs). A server's requests arrive in separate socket callbacks, so
+    // there was little to coalesce, while each batch paid for a Pipeline object.
     const redis = new Redis(options.url, {
-      enableAutoPipelining: true,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       connectTimeout: connectTimeoutMs,
       // 0: a command in flight when the connection drops fails at once, instead of waiting for the
@@ -123,7 +126,7 @@ export class RedisStore implements OnlineStore {
     this.#assertOpen();
     const prefix = this.#viewPrefix(view);
     const calls: Promise<[number, number]>[] = [];
-    // Auto-pipelining sends all chunks in one batch, in order. For a cluster, chunks would have to
+    // The chunks go out back to back on the one connection, in order. For a cluster, chunks would have to
     // be grouped per hash slot like reads (a script may only touch keys of one slot).
     for (let start = 0; start < rows.length; start += WRITE_CHUNK_ROWS) {
       const chunk = rows.slice(start, start + WRITE_CHUNK_ROWS);
