@@ -20,6 +20,7 @@ import { MemoryRateLimiter } from './limits/memory/token-bucket.ts';
 import { createLogger, type Logger } from './metrics/logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { ModelRuntime } from './models/model-runtime.ts';
+import { redisTarget } from './redis/target.ts';
 import { ModelManager } from './serving/model-manager.ts';
 import type { OnlineStore } from './stores/online-store.ts';
 
@@ -38,7 +39,7 @@ export async function openStore(config: ResolvedConfig): Promise<OnlineStore> {
       const { RedisStore } = await import('./stores/redis/redis-store.ts');
       const { BreakerStore } = await import('./stores/breaker-store.ts');
       const redis = await RedisStore.create({
-        url: s.url!,
+        ...redisTarget(s),
         keyPrefix: s.keyPrefix,
         project: config.project,
         commandTimeoutMs: s.commandTimeoutMs,
@@ -70,7 +71,12 @@ export async function openRateLimiters(config: ResolvedConfig, logger: Logger): 
       const { RedisRateLimiter } = await import('./limits/redis/redis-rate-limiter.ts');
       const root = config.onlineStore.type === 'redis' ? config.onlineStore.keyPrefix : undefined;
       const keyPrefix = `${root ?? DEFAULTS.redisKeyPrefix}:${config.project}:rl:${i}:`;
-      const limiter = await RedisRateLimiter.create({ ...options, url: r.redisUrl, keyPrefix, logger });
+      const limiter = await RedisRateLimiter.create({
+        ...options,
+        ...r.redis,
+        keyPrefix,
+        logger,
+      });
       rules.push({ key: r.key, limiter });
     }
   } catch (err) {
@@ -94,7 +100,7 @@ export async function openJobs(
   if (j.results.type === 'redis') {
     const { RedisResultStore } = await import('./jobs/redis/redis-result-store.ts');
     results = await RedisResultStore.create({
-      url: j.results.url,
+      ...redisTarget(j.results),
       keyPrefix: j.results.keyPrefix,
       project: config.project,
     });

@@ -2,6 +2,7 @@
 import { Registry } from '../config/registry.ts';
 import type { ResolvedConfig } from '../config/resolved.ts';
 import { compilePlan } from '../features/plan.ts';
+import { describeTarget } from '../redis/target.ts';
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
 const dim = (s: string): string => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[22m` : s);
@@ -15,8 +16,13 @@ export interface BannerInput {
 }
 
 export function banner({ url, config, exampleEntity, workers }: BannerInput): string {
+  const os = config.onlineStore;
   const store =
-    config.onlineStore.type === 'lmdb' ? `lmdb (${config.onlineStore.path})` : config.onlineStore.type;
+    os.type === 'lmdb'
+      ? `lmdb (${os.path})`
+      : os.type === 'redis'
+        ? `redis (${describeTarget(os)})`
+        : os.type;
   const view = config.featureViews[0];
   const service = config.featureServices[0];
   const key = exampleEntity ?? {

@@ -9,10 +9,15 @@ import type {
   FeatureViewConfig,
   ModelConfig,
   OnDemandFeatureViewConfig,
-  OnlineStoreConfig,
   RateLimitConfig,
   ServerConfig,
 } from './types.ts';
+import type { RedisTarget } from '../redis/target.ts';
+
+export type ResolvedOnlineStoreConfig =
+  | { readonly type: 'lmdb'; readonly path: string }
+  | ({ readonly type: 'redis'; readonly keyPrefix: string; readonly commandTimeoutMs: number } & RedisTarget)
+  | { readonly type: 'memory' };
 
 export interface ResolvedModelConfig extends ModelConfig {
   readonly runners: number;
@@ -22,9 +27,10 @@ export interface ResolvedModelConfig extends ModelConfig {
     Pick<NonNullable<ModelConfig['queue']>, 'shedding'>;
 }
 
-export interface ResolvedRateLimitConfig extends RateLimitConfig {
+export interface ResolvedRateLimitConfig extends Omit<RateLimitConfig, 'redisUrl' | 'redisCluster'> {
   readonly store: 'memory' | 'redis';
-  readonly redisUrl: string;
+  /** Where a 'redis' limiter keeps its buckets. */
+  readonly redis: RedisTarget;
 }
 
 export interface ResolvedConfig {
@@ -33,7 +39,7 @@ export interface ResolvedConfig {
   readonly configPath: string;
   /** Directory relative paths in the config were resolved against. */
   readonly baseDir: string;
-  readonly onlineStore: OnlineStoreConfig;
+  readonly onlineStore: ResolvedOnlineStoreConfig;
   readonly entities: readonly EntityConfig[];
   readonly featureViews: readonly FeatureViewConfig[];
   readonly onDemandFeatureViews: readonly OnDemandFeatureViewConfig[];
@@ -56,8 +62,7 @@ export interface ResolvedJobsConfig {
       }
     | { readonly type: 'memory'; readonly maxAttempts: number };
   readonly results:
-    | { readonly type: 'redis'; readonly url: string; readonly keyPrefix: string }
-    | { readonly type: 'memory' };
+    ({ readonly type: 'redis'; readonly keyPrefix: string } & RedisTarget) | { readonly type: 'memory' };
   readonly resultTtlSeconds: number;
   readonly consumeInServer: boolean;
   readonly prefetch: number;

@@ -107,7 +107,15 @@ export interface ModelConfig {
 
 export type OnlineStoreConfig =
   | { type: 'lmdb'; path?: string }
-  | { type: 'redis'; url?: string; keyPrefix?: string; commandTimeoutMs?: number }
+  | {
+      type: 'redis';
+      /** One Redis server. Default redis://127.0.0.1:6379 unless `cluster` is set. */
+      url?: string;
+      /** Instead of `url`: seed node URLs of a Redis Cluster (any reachable node finds the rest). */
+      cluster?: string[];
+      keyPrefix?: string;
+      commandTimeoutMs?: number;
+    }
   | { type: 'memory' };
 
 export interface ServerConfig {
@@ -135,7 +143,10 @@ export interface RateLimitConfig {
   tokensPerSecond: number;
   burst: number;
   store?: 'memory' | 'redis';
+  /** For store 'redis'; by default the online store's Redis (server or cluster), else the local one. */
   redisUrl?: string;
+  /** Instead of `redisUrl`: seed node URLs of a Redis Cluster. */
+  redisCluster?: string[];
 }
 
 /** Async jobs (docs/jobs.md). Without a broker, an in-process queue runs them: NOT durable. */
@@ -153,7 +164,7 @@ export interface JobsConfig {
       }
     | { type: 'memory'; maxAttempts?: number };
   /** Where job records live: Redis (default with rabbitmq, shared by every instance) or memory. */
-  results?: { type: 'redis'; url?: string; keyPrefix?: string } | { type: 'memory' };
+  results?: { type: 'redis'; url?: string; cluster?: string[]; keyPrefix?: string } | { type: 'memory' };
   resultTtlSeconds?: number;
   /** Whether `quiver serve` runs jobs too. Default true with the memory broker, false with rabbitmq. */
   consumeInServer?: boolean;

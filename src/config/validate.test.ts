@@ -389,6 +389,43 @@ describe('validateConfig — defaults and paths', () => {
     });
   });
 
+  it('takes a Redis Cluster by its seed nodes, for the store, the limiters and job results alike', () => {
+    const nodes = ['redis://10.0.0.1:7000', 'rediss://:secret@10.0.0.2:7000'];
+    const c = {
+      ...base(),
+      onlineStore: { type: 'redis', cluster: nodes },
+      rateLimits: [{ key: 'ip', tokensPerSecond: 1, burst: 1, store: 'redis' }],
+      jobs: { results: { type: 'redis', cluster: nodes.slice(0, 1) } },
+    };
+    const config = validateConfig(c, configPath);
+    expect(config.onlineStore).toEqual({
+      type: 'redis',
+      cluster: nodes,
+      keyPrefix: 'q',
+      commandTimeoutMs: 1000,
+    });
+    // A Redis limiter follows the online store onto the cluster.
+    expect(config.rateLimits[0]!.redis).toEqual({ cluster: nodes });
+    expect(config.jobs.results).toEqual({ type: 'redis', cluster: nodes.slice(0, 1), keyPrefix: 'q' });
+  });
+
+  it('refuses a cluster without nodes, a node that is not a redis:// URL, and url beside cluster', () => {
+    const issues = (onlineStore: unknown): string[] => issuesOf({ ...base(), onlineStore });
+    expect(issues({ type: 'redis', cluster: [] })).toEqual([
+      'expected at least one node URL (redis://host:port), got array of 0 at onlineStore.cluster',
+    ]);
+    expect(issues({ type: 'redis', cluster: ['10.0.0.1:7000', 7000] })).toEqual([
+      'expected a node URL redis://host:port, got string "10.0.0.1:7000" at onlineStore.cluster[0]',
+      'expected a node URL redis://host:port, got number 7000 at onlineStore.cluster[1]',
+    ]);
+    expect(issues({ type: 'redis', url: 'redis://a:6379', cluster: ['redis://b:7000'] })).toEqual([
+      'set url (one server) or cluster (a Redis Cluster), not both at onlineStore',
+    ]);
+    expect(issues({ type: 'redis', cluster: 'redis://b:7000' })).toEqual([
+      'expected an array, got string "redis://b:7000" at onlineStore.cluster',
+    ]);
+  });
+
   it('ttlSeconds defaults to 0 (never expire); optional lists default to empty', () => {
     const config = validateConfig(base(), configPath);
     expect(config.featureViews.map((v) => v.ttlSeconds)).toEqual([60, 0]);

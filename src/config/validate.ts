@@ -7,6 +7,7 @@ import path from 'node:path';
 import { quiverError } from '../errors.ts';
 import { describe as describeValue } from '../features/values.ts';
 import { DEFAULTS } from './defaults.ts';
+import type { RedisTarget } from '../redis/target.ts';
 import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
 import { FEATURE_TYPES, SCOPES, type FeatureType, type Scope } from './types.ts';
 
@@ -61,6 +62,47 @@ function arr(issues: Issues, o: Obj, key: string, at: string, optional = false):
     return [];
   }
   return v;
+}
+
+/**
+ * A Redis connection at `at`: `o[urlKey]` (one server) or `o[clusterKey]` (seed node URLs of a Redis
+ * Cluster), at most one of them; `fallback` when neither is set.
+ */
+function redisTargetOf(
+  issues: Issues,
+  o: Obj,
+  at: string,
+  fallback: RedisTarget,
+  keys: { url: string; cluster: string } = { url: 'url', cluster: 'cluster' },
+): RedisTarget {
+  const url = str(issues, o, keys.url, at, { optional: true });
+  if (o[keys.cluster] === undefined) return url === undefined ? fallback : { url };
+  if (url !== undefined)
+    issues.note(at, `set ${keys.url} (one server) or ${keys.cluster} (a Redis Cluster), not both`);
+  const nodes = arr(issues, o, keys.cluster, at);
+  if (Array.isArray(o[keys.cluster]) && nodes.length === 0)
+    issues.add(`${at}.${keys.cluster}`, 'at least one node URL (redis://host:port)', nodes);
+  nodes.forEach((node, i) => {
+    if (!isRedisUrl(node)) issues.add(`${at}.${keys.cluster}[${i}]`, 'a node URL redis://host:port', node);
+  });
+  return { cluster: nodes.filter(isRedisUrl) };
+}
+
+function isRedisUrl(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The Redis a config's online store uses, when it is on Redis. */
+function storeRedisOf(os: unknown): RedisTarget | undefined {
+  if (!isObj(os) || os.type !== 'redis') return undefined;
+  if (Array.isArray(os.cluster) && os.cluster.every(isRedisUrl)) return { cluster: os.cluster };
+  return { url: typeof os.url === 'string' ? os.url : DEFAULTS.redisUrl };
 }
 
 function unique(issues: Issues, seen: Set<string>, name: string | undefined, at: string, what: string): void {
@@ -322,7 +364,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     else if (os.type === 'redis') {
       onlineStore = {
         type: 'redis',
-        url: str(issues, os, 'url', 'onlineStore', { optional: true }) ?? DEFAULTS.redisUrl,
+        ...redisTargetOf(issues, os, 'onlineStore', { url: DEFAULTS.redisUrl }),
         keyPrefix: str(issues, os, 'keyPrefix', 'onlineStore', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
         commandTimeoutMs:
           int(issues, os, 'commandTimeoutMs', 'onlineStore', 1) ?? DEFAULTS.redisCommandTimeoutMs,
@@ -379,14 +421,11 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     int(issues, r, 'burst', at, 1);
     if (r.store !== undefined && r.store !== 'memory' && r.store !== 'redis')
       issues.add(`${at}.store`, '"memory" or "redis"', r.store);
-    const redisUrl = str(issues, r, 'redisUrl', at, { optional: true });
-    const storeUrl = isObj(os) && os.type === 'redis' && typeof os.url === 'string' ? os.url : undefined;
-    return {
-      ...r,
-      store: r.store ?? DEFAULTS.rateLimits.store,
-      // A Redis limiter uses the online store's Redis unless told otherwise.
-      redisUrl: redisUrl ?? storeUrl ?? DEFAULTS.redisUrl,
-    };
+    // A Redis limiter uses the online store's Redis unless told otherwise.
+    const fallback = storeRedisOf(os) ?? { url: DEFAULTS.redisUrl };
+    const redis = redisTargetOf(issues, r, at, fallback, { url: 'redisUrl', cluster: 'redisCluster' });
+    const { redisUrl: _url, redisCluster: _cluster, ...rule } = r;
+    return { ...rule, store: r.store ?? DEFAULTS.rateLimits.store, redis };
   });
 
   const jobs = validateJobs(issues, c.jobs);
@@ -458,7 +497,7 @@ function validateJobs(issues: Issues, raw: unknown): ResolvedJobsConfig {
     else if (r.type === 'redis')
       results = {
         type: 'redis',
-        url: str(issues, r, 'url', 'jobs.results', { optional: true }) ?? DEFAULTS.redisUrl,
+        ...redisTargetOf(issues, r, 'jobs.results', { url: DEFAULTS.redisUrl }),
         keyPrefix: str(issues, r, 'keyPrefix', 'jobs.results', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
       };
     else if (r.type === 'memory') {

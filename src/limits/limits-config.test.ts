@@ -25,18 +25,20 @@ function issuesOf(raw: unknown): string[] {
 }
 
 describe('rateLimits in the config', () => {
-  it('defaults store to memory and redisUrl to the online store on Redis, else the local Redis', () => {
+  it('defaults store to memory and its Redis to the online store on Redis, else the local Redis', () => {
     const rule = { key: 'apiKey', tokensPerSecond: 10, burst: 20 };
     expect(validateConfig(base({ rateLimits: [rule] }), '').rateLimits).toEqual([
-      { ...rule, store: 'memory', redisUrl: 'redis://127.0.0.1:6379' },
+      { ...rule, store: 'memory', redis: { url: 'redis://127.0.0.1:6379' } },
     ]);
     const onRedis = base({
       onlineStore: { type: 'redis', url: 'redis://cache:6380' },
       rateLimits: [{ ...rule, store: 'redis' }],
     });
-    expect(validateConfig(onRedis, '').rateLimits[0]!.redisUrl).toBe('redis://cache:6380');
+    expect(validateConfig(onRedis, '').rateLimits[0]!.redis).toEqual({ url: 'redis://cache:6380' });
     const explicit = base({ rateLimits: [{ ...rule, store: 'redis', redisUrl: 'redis://limits:6379' }] });
-    expect(validateConfig(explicit, '').rateLimits[0]!.redisUrl).toBe('redis://limits:6379');
+    expect(validateConfig(explicit, '').rateLimits[0]!.redis).toEqual({ url: 'redis://limits:6379' });
+    const cluster = base({ rateLimits: [{ ...rule, store: 'redis', redisCluster: ['redis://rl:7000'] }] });
+    expect(validateConfig(cluster, '').rateLimits[0]!.redis).toEqual({ cluster: ['redis://rl:7000'] });
   });
 
   it('reports every bad field', () => {

@@ -22,10 +22,11 @@ export class PrivateRedisServer {
     this.#exited = once(child, 'exit');
   }
 
-  static async start(port: number): Promise<PrivateRedisServer> {
+  /** `extraArgs`: more redis-server options, e.g. to make it a cluster node. */
+  static async start(port: number, extraArgs: readonly string[] = []): Promise<PrivateRedisServer> {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
       { stdio: 'ignore' },
     );
     const server = new PrivateRedisServer(port, child);

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/load.ts';
 import { Registry } from '../../config/registry.ts';
 import type { ResolvedConfig } from '../../config/resolved.ts';
 import { compilePlan } from '../../features/plan.ts';
+import { describeTarget } from '../../redis/target.ts';
 import { configOption } from '../options.ts';
 
 export function describePlan(config: ResolvedConfig): string {
@@ -11,7 +12,7 @@ export function describePlan(config: ResolvedConfig): string {
   const store = config.onlineStore;
   const lines = [
     `project ${config.project}  (${config.configPath})`,
-    `online store: ${store.type}${store.type === 'lmdb' ? ` at ${store.path}` : store.type === 'redis' ? ` at ${store.url}` : ''}`,
+    `online store: ${store.type}${store.type === 'lmdb' ? ` at ${store.path}` : store.type === 'redis' ? ` at ${describeTarget(store)}` : ''}`,
     '',
     `entities (${config.entities.length})`,
     ...config.entities.map((e) => `  ${e.name}  join keys: ${e.joinKeys.join(', ')}`),

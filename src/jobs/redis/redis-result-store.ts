@@ -6,14 +6,20 @@
  * @example
  *   const results = await RedisResultStore.create({ url: 'redis://127.0.0.1:6379', project: 'fraud' });
  */
-import { Redis } from 'ioredis';
 import { quiverError } from '../../errors.ts';
-import { redactUrl, storeUnavailable } from '../../stores/redis/redis-errors.ts';
+import {
+  createRedisClient,
+  describeTarget,
+  stopOfflineQueue,
+  type RedisClient,
+  type RedisTarget,
+} from '../../redis/client.ts';
+import { storeUnavailable } from '../../redis/errors.ts';
 import type { JobRecord } from '../job.ts';
 import type { ResultStore } from '../result-store.ts';
 
-export interface RedisResultStoreOptions {
-  readonly url: string;
+/** `url`, or `cluster` seed node URLs of a Redis Cluster. */
+export type RedisResultStoreOptions = RedisTarget & {
   readonly project: string;
   /** First key segment. Default 'q'. */
   readonly keyPrefix?: string;
@@ -21,27 +27,26 @@ export interface RedisResultStoreOptions {
   readonly commandTimeoutMs?: number;
   /** Default 3000. */
   readonly connectTimeoutMs?: number;
-}
+};
 
 export class RedisResultStore implements ResultStore {
   readonly kind = 'redis';
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   #closed = false;
 
-  private constructor(redis: Redis, prefix: string) {
+  private constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
   }
 
   static async create(options: RedisResultStoreOptions): Promise<RedisResultStore> {
     const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
-    const redis = new Redis(options.url, {
+    const redis = createRedisClient(options, {
       lazyConnect: true,
       commandTimeout: options.commandTimeoutMs ?? 1000,
       connectTimeout: connectTimeoutMs,
       maxRetriesPerRequest: 1,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
     let lastError: unknown;
     redis.on('error', (err: unknown) => (lastError = err));
@@ -49,7 +54,7 @@ export class RedisResultStore implements ResultStore {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      const reason = `cannot connect to ${redactUrl(options.url)}: ${String((lastError as Error | undefined)?.message ?? err)}`;
+      const reason = `cannot connect to ${describeTarget(options)}: ${String((lastError as Error | undefined)?.message ?? err)}`;
       throw quiverError(
         'QUIVER_ERR_STORE_UNAVAILABLE',
         { store: 'redis (job results)', reason },
@@ -57,7 +62,7 @@ export class RedisResultStore implements ResultStore {
       );
     }
     // After the first connection an outage must fail calls fast instead of queueing them.
-    redis.options.enableOfflineQueue = false;
+    stopOfflineQueue(redis);
     return new RedisResultStore(redis, `${options.keyPrefix ?? 'q'}:${options.project}:job:`);
   }
 

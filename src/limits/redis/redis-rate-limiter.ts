@@ -23,16 +23,17 @@
  */
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { Redis } from 'ioredis';
 import { quiverError } from '../../errors.ts';
 import type { Logger } from '../../metrics/logger.ts';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../../redis/client.ts';
 import { limitChannels, type RateLimitStoreErrorEvent } from '../events.ts';
 import { MemoryRateLimiter } from '../memory/token-bucket.ts';
 import type { RateLimiter, RateLimiterOptions, TakeResult } from '../rate-limiter.ts';
 
-export interface RedisRateLimiterOptions extends RateLimiterOptions {
-  /** `redis://[user:password@]host:port[/db]` */
-  readonly url: string;
+/** `url`: `redis://[user:password@]host:port[/db]`; or `cluster`: seed node URLs of a Redis Cluster. */
+export type RedisRateLimiterOptions = RateLimiterOptions & RedisTarget & RedisLimiterSettings;
+
+interface RedisLimiterSettings {
   /** Prefix of this limiter's keys; the subject is appended (e.g. 'q:fraud:rl:0:'). */
   readonly keyPrefix: string;
   /** Deadline of one check; past it the check uses the local fallback. Default 100. */
@@ -51,15 +52,14 @@ export const REDIS_LIMITER_DEFAULTS = {
 } as const;
 
 const LOG_INTERVAL_MS = 10_000;
-const MAX_RECONNECT_DELAY_MS = 1000;
 const TAKE_SCRIPT = new URL('./scripts/take-token-1.lua', import.meta.url);
 
 type ScriptReply = [allowed: number, remaining: number, retryAfterUs: number, resetUs: number];
 
 /** The command `defineCommand` adds; ioredis cannot type it. */
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   takeToken(key: string, tokensPerSecond: string, burst: string): Promise<ScriptReply>;
-}
+};
 
 const ERROR_EVENT: RateLimitStoreErrorEvent = { store: 'redis', reason: 'error' };
 const CIRCUIT_OPEN_EVENT: RateLimitStoreErrorEvent = { store: 'redis', reason: 'circuit_open' };
@@ -96,14 +96,12 @@ export class RedisRateLimiter implements RateLimiter {
   static async create(options: RedisRateLimiterOptions): Promise<RedisRateLimiter> {
     const connectTimeoutMs = options.connectTimeoutMs ?? REDIS_LIMITER_DEFAULTS.connectTimeoutMs;
     const lua = await readFile(TAKE_SCRIPT, 'utf8');
-    // No auto-pipelining: it made each script call dearer (redis-store.ts has the figures).
-    const redis = new Redis(options.url, {
+    const redis = createRedisClient(options, {
       commandTimeout: options.commandTimeoutMs ?? REDIS_LIMITER_DEFAULTS.commandTimeoutMs,
       connectTimeout: connectTimeoutMs,
       // Never queue or replay a check: a late answer is worth nothing, the fallback answers now.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     }) as ScriptedRedis;
     // Without a listener ioredis logs every failed reconnect; failures surface through take().
     redis.on('error', () => undefined);

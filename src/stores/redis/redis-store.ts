@@ -2,6 +2,9 @@
  * The networked online store: one Redis string per record, key `{prefix}:{project}:{view}:{entityKey}`,
  * value msgpack of `[eventTsMs, ...values]` (record-codec.ts). A read costs one MGET whatever the
  * number of keys; a write sends chunks of rows to one Lua script that skips stale rows atomically.
+ * On a Redis Cluster both are split by hash slot (slot-groups.ts), since a multi-key command must stay
+ * within one slot: a read is one MGET per slot, sent to each node as one pipeline. Keys carry no hash
+ * tag, so one view's records spread over the whole cluster.
  * When Redis is down, calls fail within `commandTimeoutMs` with QUIVER_ERR_STORE_UNAVAILABLE instead
  * of queueing, and the client reconnects in the background.
  *
@@ -10,16 +13,25 @@
  *   await store.read('user_stats', ['u1', 'u2']); // [[<ts>, 3, 0.5], undefined]
  */
 import { readFile } from 'node:fs/promises';
-import { Redis } from 'ioredis';
+import type { ChainableCommander, Cluster } from 'ioredis';
 import type { Packr } from 'msgpackr';
 import { quiverError } from '../../errors.ts';
+import {
+  createRedisClient,
+  describeTarget,
+  isCluster,
+  stopOfflineQueue,
+  waitUntilReady,
+  type RedisClient,
+  type RedisTarget,
+} from '../../redis/client.ts';
+import { storeUnavailable } from '../../redis/errors.ts';
 import type { OnlineStore, ReadResult, StoredRow, WriteResult, WriteRow } from '../online-store.ts';
 import { createRecordPackr, toRecord } from '../record-codec.ts';
-import { redactUrl, storeUnavailable } from './redis-errors.ts';
+import { chunkGroups, groupBySlot, pipelinePerNode } from './slot-groups.ts';
 
-export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` */
-  readonly url: string;
+/** `url`: `redis://[user:password@]host:port[/db]`; or `cluster`: seed node URLs of a Redis Cluster. */
+export type RedisStoreOptions = RedisTarget & {
   /** Names the deployment's keys apart from other projects on the same Redis. */
   readonly project: string;
   /** First segment of every key. Default 'q'. */
@@ -28,24 +40,25 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs?: number;
   /** How long create() and ready() wait for a connection. Default 3000. */
   readonly connectTimeoutMs?: number;
-}
+};
 
 const DEFAULT_KEY_PREFIX = 'q';
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
 /** Rows per script call: large enough to amortise the round trip, small enough not to block Redis. */
 const WRITE_CHUNK_ROWS = 500;
-const MAX_RECONNECT_DELAY_MS = 1000;
 const WRITE_SCRIPT = new URL('./scripts/write-if-newer.lua', import.meta.url);
 
 /** The command `defineCommand` adds; ioredis cannot type it. */
-interface ScriptedRedis extends Redis {
+interface ScriptCommands {
   writeIfNewer(numKeys: number, ...keysThenArgs: (string | Buffer)[]): Promise<[number, number]>;
 }
+type ScriptedRedis = RedisClient & ScriptCommands;
 
 export class RedisStore implements OnlineStore {
   readonly kind = 'redis';
   readonly #redis: ScriptedRedis;
+  readonly #cluster: boolean;
   readonly #packr: Packr = createRecordPackr();
   readonly #keyRoot: string;
   readonly #metaKey: string;
@@ -56,6 +69,7 @@ export class RedisStore implements OnlineStore {
 
   private constructor(redis: ScriptedRedis, keyRoot: string, connectTimeoutMs: number) {
     this.#redis = redis;
+    this.#cluster = isCluster(redis);
     this.#keyRoot = keyRoot;
     this.#metaKey = `${keyRoot}__meta`;
     this.#connectTimeoutMs = connectTimeoutMs;
@@ -64,17 +78,12 @@ export class RedisStore implements OnlineStore {
   static async create(options: RedisStoreOptions): Promise<RedisStore> {
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const lua = await readFile(WRITE_SCRIPT, 'utf8');
-    // No auto-pipelining: measured in-process (CPU time, min of 3 × 8,000 calls), it made every
-    // MGET dearer, at 1 call in flight (100 keys: 254 vs 119–192 µs; 1 key: 78 vs 30–36 µs) and at
-    // 32 (1 key: 14.1 vs 10.6–11.7 µs). A server's requests arrive in separate socket callbacks, so
-    // there was little to coalesce, while each batch paid for a Pipeline object.
-    const redis = new Redis(options.url, {
+    const redis = createRedisClient(options, {
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       connectTimeout: connectTimeoutMs,
       // 0: a command in flight when the connection drops fails at once, instead of waiting for the
       // first reconnect attempt (~100 ms later): a Redis crash must fail requests fast.
       maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     }) as ScriptedRedis;
     let lastError: unknown;
     // Without a listener ioredis logs every failed reconnect; failures surface through calls instead.
@@ -86,7 +95,7 @@ export class RedisStore implements OnlineStore {
       await waitUntilReady(redis, connectTimeoutMs);
     } catch (err) {
       redis.disconnect();
-      const reason = `cannot connect to ${redactUrl(options.url)}: ${messageOf(lastError ?? err)}`;
+      const reason = `cannot connect to ${describeTarget(options)}: ${messageOf(lastError ?? err)}`;
       throw quiverError(
         'QUIVER_ERR_STORE_UNAVAILABLE',
         { store: 'redis', reason },
@@ -94,7 +103,7 @@ export class RedisStore implements OnlineStore {
       );
     }
     // Queue only while connecting for the first time; afterwards an outage must fail calls fast.
-    redis.options.enableOfflineQueue = false;
+    stopOfflineQueue(redis);
     const keyRoot = `${options.keyPrefix ?? DEFAULT_KEY_PREFIX}:${options.project}:`;
     return new RedisStore(redis, keyRoot, connectTimeoutMs);
   }
@@ -105,12 +114,9 @@ export class RedisStore implements OnlineStore {
     const prefix = this.#viewPrefix(view);
     const redisKeys = new Array<string>(keys.length);
     for (let i = 0; i < keys.length; i++) redisKeys[i] = prefix + keys[i]!;
-    // Cluster support goes here: group redisKeys by hash slot (cluster-key-slot), one MGET per slot
-    // in parallel, scatter the replies back by position. Hash tags are deliberately not used, so
-    // one view's data spreads over the cluster.
     let values: (Buffer | null)[];
     try {
-      values = await this.#redis.mgetBuffer(redisKeys);
+      values = this.#cluster ? await this.#mgetPerSlot(redisKeys) : await this.#redis.mgetBuffer(redisKeys);
     } catch (err) {
       throw storeUnavailable(err);
     }
@@ -125,14 +131,7 @@ export class RedisStore implements OnlineStore {
   async write(view: string, rows: readonly WriteRow[]): Promise<WriteResult> {
     this.#assertOpen();
     const prefix = this.#viewPrefix(view);
-    const calls: Promise<[number, number]>[] = [];
-    // The chunks go out back to back on the one connection, in order. For a cluster, chunks would have to
-    // be grouped per hash slot like reads (a script may only touch keys of one slot).
-    for (let start = 0; start < rows.length; start += WRITE_CHUNK_ROWS) {
-      const chunk = rows.slice(start, start + WRITE_CHUNK_ROWS);
-      calls.push(this.#redis.writeIfNewer(chunk.length, ...this.#scriptArgs(prefix, chunk)));
-    }
-    const pending = Promise.all(calls);
+    const pending = this.#cluster ? this.#writePerSlot(prefix, rows) : this.#writeChunks(prefix, rows);
     this.#track(pending);
     let counts: [number, number][];
     try {
@@ -189,6 +188,48 @@ export class RedisStore implements OnlineStore {
     }
   }
 
+  #writeChunks(prefix: string, rows: readonly WriteRow[]): Promise<[number, number][]> {
+    const calls: Promise<[number, number]>[] = [];
+    for (let start = 0; start < rows.length; start += WRITE_CHUNK_ROWS) {
+      const chunk = rows.slice(start, start + WRITE_CHUNK_ROWS);
+      calls.push(this.#redis.writeIfNewer(chunk.length, ...this.#scriptArgs(prefix, chunk)));
+    }
+    return Promise.all(calls);
+  }
+
+  /**
+   * A script may only touch keys of one hash slot, so on a cluster each call holds one slot's rows.
+   * Rows of one key share a slot and keep their order, so the newest event still wins.
+   */
+  async #writePerSlot(prefix: string, rows: readonly WriteRow[]): Promise<[number, number][]> {
+    const chunks = chunkGroups(
+      groupBySlot(rows, (row) => prefix + row.key),
+      WRITE_CHUNK_ROWS,
+    );
+    const replies = await pipelinePerNode(this.#redis as Cluster, chunks, (pipeline, chunk) => {
+      (pipeline as ChainableCommander & ScriptCommands).writeIfNewer(
+        chunk.items.length,
+        ...this.#scriptArgs(prefix, chunk.items),
+      );
+    });
+    return replies as [number, number][];
+  }
+
+  /** MGET on a cluster: one MGET per slot, replies put back by position. */
+  async #mgetPerSlot(keys: string[]): Promise<(Buffer | null)[]> {
+    const groups = groupBySlot(keys, (key) => key);
+    if (groups.length === 1) return this.#redis.mgetBuffer(keys);
+    const replies = await pipelinePerNode(this.#redis as Cluster, groups, (pipeline, group) => {
+      pipeline.mgetBuffer(group.items);
+    });
+    const values = new Array<Buffer | null>(keys.length);
+    groups.forEach((group, g) => {
+      const reply = replies[g] as (Buffer | null)[];
+      group.positions.forEach((position, k) => (values[position] = reply[k] ?? null));
+    });
+    return values;
+  }
+
   /** KEYS then ARGV as write-if-newer.lua documents: N keys, N timestamps, N records. */
   #scriptArgs(prefix: string, rows: readonly WriteRow[]): (string | Buffer)[] {
     const n = rows.length;
@@ -222,24 +263,6 @@ export class RedisStore implements OnlineStore {
   #assertOpen(): void {
     if (this.#closed) throw quiverError('QUIVER_ERR_CLOSED', { component: 'Online store (redis)' });
   }
-}
-
-function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const settle = (err?: Error): void => {
-      clearTimeout(timer);
-      redis.off('ready', onReady);
-      redis.off('end', onEnd);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onReady = (): void => settle();
-    const onEnd = (): void => settle(new Error('connection ended'));
-    const timer = setTimeout(() => settle(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
-    redis.once('ready', onReady);
-    redis.once('end', onEnd);
-  });
 }
 
 function messageOf(err: unknown): string {

@@ -2,8 +2,8 @@
  * Maps every failure of a Redis call to one catalogue error, so serving answers 503 with a reason a
  * human understands instead of an ioredis message.
  */
-import { isQuiverError, quiverError } from '../../errors.ts';
-import type { QuiverError } from '../../errors.ts';
+import { isQuiverError, quiverError } from '../errors.ts';
+import type { QuiverError } from '../errors.ts';
 
 /** ioredis message fragments → the reason shown to operators. */
 const KNOWN_REASONS: readonly (readonly [fragment: string, reason: string])[] = [
@@ -13,6 +13,9 @@ const KNOWN_REASONS: readonly (readonly [fragment: string, reason: string])[] = 
   ['Connection is closed', 'connection closed'],
   ['ECONNREFUSED', 'connection refused'],
   ['ECONNRESET', 'connection reset'],
+  ["Cluster isn't ready", 'Redis Cluster not connected (reconnecting)'],
+  ['CLUSTERDOWN', 'Redis Cluster is down (slots without a node)'],
+  ['Too many Cluster redirections', 'Redis Cluster kept redirecting the command (failover or resharding)'],
 ];
 
 export function storeUnavailable(err: unknown): QuiverError {
