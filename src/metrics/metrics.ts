@@ -1,9 +1,12 @@
 /**
  * Prometheus metrics. Hot code mostly does not import prom-client: it publishes on diagnostics
  * channels (metrics/events.ts), is observed through Fastify's onResponse hook, or (the raw fast
- * path) uses label children bound once.
+ * path) uses label children bound once. What is recorded per request or per batch uses
+ * fast-metrics.ts (same exposition, a fraction of the cost); prom-client serves the registry, the
+ * process metrics and the rest.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import { subscribeMetrics } from './subscriptions.ts';
 
 /** 100 µs to 1 s: the hot routes answer in well under a millisecond, refusals must too. */
@@ -11,20 +14,20 @@ const HTTP_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequests = new Counter({
+  readonly httpRequests = new FastCounter({
     name: 'quiver_http_requests_total',
     help: 'HTTP requests by route and status code',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new FastHistogram({
     name: 'quiver_http_request_duration_seconds',
     help: 'Server-side time per HTTP request by route and status code (from the request event to the answer written)',
     labelNames: ['route', 'status'] as const,
     buckets: HTTP_SECONDS_BUCKETS,
     registers: [this.registry],
   });
-  readonly httpErrorDuration = new Histogram({
+  readonly httpErrorDuration = new FastHistogram({
     name: 'quiver_http_error_duration_seconds',
     help: 'Server-side time to answer a request with an error, by route and error code (how fast overload is refused)',
     labelNames: ['route', 'code'] as const,
