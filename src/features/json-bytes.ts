@@ -8,6 +8,8 @@
  * Output equals JSON.stringify's for the same values: non-finite numbers as null, strings escaped
  * the same way (lone surrogates included).
  */
+import { responseBuffers } from './response-buffers.ts';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -53,9 +55,12 @@ export class JsonBytes {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
-  /** The bytes written since the last take(), copied out; the scratch buffer is reused. */
+  /**
+   * The bytes written since the last take(), copied out; the scratch buffer is reused. A large
+   * body comes from responseBuffers: whoever sends it may give it back once it is written.
+   */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
+    const out = responseBuffers.acquire(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
     this.pos = 0;
     // One 10,000-entity answer must not pin megabytes of scratch for the process's lifetime.

@@ -16,6 +16,7 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { MIN_POOLED_BYTES, responseBuffers } from '../features/response-buffers.ts';
 import { unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
@@ -308,7 +309,11 @@ export class FastPath {
             [DEGRADED_HEADER]: encoded.degraded,
           },
     );
-    res.end(encoded.body);
+    const body = encoded.body;
+    // A large body from responseBuffers goes back to it once the socket has written it.
+    if (typeof body !== 'string' && body.length >= MIN_POOLED_BYTES) {
+      res.end(body, () => responseBuffers.release(body));
+    } else res.end(body);
     bound.ok.inc();
     bound.duration.observe((performance.now() - startedMs) / 1000);
   }

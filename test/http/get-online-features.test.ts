@@ -4,6 +4,7 @@
  */
 import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { responseBuffers } from '../../src/features/response-buffers.ts';
 import {
   EPOCH,
   FRESH_TS_MS,
@@ -444,6 +445,43 @@ describe('POST /get-online-features — encodings', () => {
 });
 
 describe('POST /get-online-features — limits and headers', () => {
+  it('large answers, written into recycled buffers, stay intact under concurrency', async () => {
+    // Ids outside 0..9,999 (the 10,000-entity test below counts what it finds there).
+    const ids = Array.from({ length: 600 }, (_, i) => 20_000 + i);
+    await server.store.write(
+      'user_stats',
+      ids.map((id) => ({
+        key: String(id),
+        eventTsMs: FRESH_TS_MS,
+        values: [id, id / 4, 0.5, id % 2 === 0, 'NL', [id]],
+      })),
+    );
+    // 24 requests at once, each for its own 300 ids (~70 KB answers), twice: the second wave is
+    // written into the memory of the first, given back as each answer finished.
+    const wave = (): Promise<void[]> =>
+      Promise.all(
+        Array.from({ length: 24 }, async (_, r) => {
+          const asked = ids.slice(r * 12, r * 12 + 300);
+          const res = await server.post('/get-online-features', {
+            features: ['user_stats:txn_count', 'user_stats:avg_amount', 'user_stats:is_vip'],
+            entities: { user_id: asked },
+          });
+          expect(res.raw.length).toBeGreaterThan(16 * 1024);
+          const doc = res.body as Document;
+          expect(doc.results[0]!.values).toEqual(asked);
+          expect(doc.results[1]!.values).toEqual(asked);
+          expect(doc.results[2]!.values).toEqual(asked.map((id) => id / 4));
+          expect(doc.results[3]!.values).toEqual(asked.map((id) => id % 2 === 0));
+          expect(new Set(doc.results[3]!.statuses)).toEqual(new Set(['PRESENT']));
+          expect(new Set(doc.results[3]!.event_timestamps)).toEqual(new Set([FRESH]));
+        }),
+      );
+    await wave();
+    const reusedBefore = responseBuffers.reused;
+    await wave();
+    expect(responseBuffers.reused).toBeGreaterThan(reusedBefore);
+  });
+
   it('10,000 entities in one request (the default limit) work', async () => {
     const ids = Array.from({ length: 10_000 }, (_, i) => i);
     const doc = await getFeatures({ features: ['user_stats:txn_count'], entities: { user_id: ids } });
