@@ -458,8 +458,8 @@ describe('POST /get-online-features — limits and headers', () => {
     );
     // 24 requests at once, each for its own 300 ids (~70 KB answers), twice: the second wave is
     // written into the memory of the first, given back as each answer finished.
-    const wave = (): Promise<void[]> =>
-      Promise.all(
+    const wave = async (): Promise<void> => {
+      await Promise.all(
         Array.from({ length: 24 }, async (_, r) => {
           const asked = ids.slice(r * 12, r * 12 + 300);
           const res = await server.post('/get-online-features', {
@@ -476,6 +476,7 @@ describe('POST /get-online-features — limits and headers', () => {
           expect(new Set(doc.results[3]!.event_timestamps)).toEqual(new Set([FRESH]));
         }),
       );
+    };
     await wave();
     const reusedBefore = responseBuffers.reused;
     await wave();
