@@ -1,7 +1,7 @@
 /**
  * Benchmark data: the fraud demo's deterministic generator (`prepareDemo`), 100k users by default,
- * materialized into LMDB (the demo config) and, for Redis, through a second config next to it that
- * differs only in `onlineStore`. Reused across runs; regenerated when it gets old (the view's TTL is
+ * materialized into LMDB (the demo config) and, for Redis (one server, or a Redis Cluster the bench
+ * started), through a second config next to it that differs only in `onlineStore`. Reused across runs; regenerated when it gets old (the view's TTL is
  * 30 days, and expired features would change what is measured).
  */
 import { existsSync } from 'node:fs';
@@ -59,40 +59,69 @@ let redisOnce: Promise<FraudData> | undefined;
 
 /** A Redis config beside the demo config (same sources), materialized into Redis once per CSV. */
 export function prepareFraudRedis(settings: BenchSettings): Promise<FraudData> {
-  redisOnce ??= (async () => {
-    const lmdb = await prepareFraudLmdb(settings);
-    const dir = path.dirname(lmdb.configPath);
-    const configPath = path.join(dir, 'quiver.redis.config.ts');
-    const text = await readFile(lmdb.configPath, 'utf8');
-    const storeLine = /onlineStore:\s*\{[^}]*\}/;
-    if (!storeLine.test(text)) throw new Error(`cannot find onlineStore in ${lmdb.configPath}`);
-    const redisText = text.replace(
-      storeLine,
-      `onlineStore: { type: 'redis', url: ${JSON.stringify(REDIS_URL)}, keyPrefix: '${REDIS_KEY_PREFIX}' }`,
-    );
-    if (!existsSync(configPath) || (await readFile(configPath, 'utf8')) !== redisText)
-      await writeFile(configPath, redisText);
-    const config = await loadConfig(configPath);
-
-    const csv = await stat(path.join(dir, 'data', 'user_stats.csv'));
-    const source = `${csv.mtimeMs}:${csv.size}`;
-    const store = await openStore(config);
-    try {
-      if (
-        (await store.getMeta(SOURCE_META)) !== source ||
-        (await readWatermark(store, FRAUD_VIEW)) === undefined
-      ) {
-        settings.log(`Materializing the bench data into Redis (${REDIS_URL}, prefix ${REDIS_KEY_PREFIX})…`);
-        const [summary] = await runMaterialize(config, store, { views: [FRAUD_VIEW] });
-        if (summary && summary.bad > 0) throw new Error(`bench data has ${summary.bad} bad rows`);
-        await store.setMeta(SOURCE_META, source);
-      } else {
-        settings.log(`Reusing the bench data in Redis (prefix ${REDIS_KEY_PREFIX})`);
-      }
-    } finally {
-      await store.close();
-    }
-    return { config, configPath, users: lmdb.users };
-  })();
+  redisOnce ??= prepareOnRedis(
+    settings,
+    'quiver.redis.config.ts',
+    `url: ${JSON.stringify(REDIS_URL)}`,
+    REDIS_URL,
+  );
   return redisOnce;
+}
+
+/**
+ * The same on a Redis Cluster reached through `nodes` (a fresh cluster: materialized every time).
+ * The config file is named after the cluster's first port: a process imports a config path once
+ * and keeps that module, so a later cluster (other ports) needs another file. Remove it after use.
+ */
+export function prepareFraudRedisCluster(
+  settings: BenchSettings,
+  nodes: readonly string[],
+): Promise<FraudData> {
+  return prepareOnRedis(
+    settings,
+    `quiver.redis-cluster-${new URL(nodes[0]!).port}.config.ts`,
+    `cluster: ${JSON.stringify(nodes)}`,
+    `a Redis Cluster of ${nodes.length} masters`,
+  );
+}
+
+async function prepareOnRedis(
+  settings: BenchSettings,
+  configName: string,
+  connection: string,
+  where: string,
+): Promise<FraudData> {
+  const lmdb = await prepareFraudLmdb(settings);
+  const dir = path.dirname(lmdb.configPath);
+  const configPath = path.join(dir, configName);
+  const text = await readFile(lmdb.configPath, 'utf8');
+  const storeLine = /onlineStore:\s*\{[^}]*\}/;
+  if (!storeLine.test(text)) throw new Error(`cannot find onlineStore in ${lmdb.configPath}`);
+  const redisText = text.replace(
+    storeLine,
+    `onlineStore: { type: 'redis', ${connection}, keyPrefix: '${REDIS_KEY_PREFIX}' }`,
+  );
+  if (!existsSync(configPath) || (await readFile(configPath, 'utf8')) !== redisText)
+    await writeFile(configPath, redisText);
+  const config = await loadConfig(configPath);
+
+  const csv = await stat(path.join(dir, 'data', 'user_stats.csv'));
+  const source = `${csv.mtimeMs}:${csv.size}`;
+  const store = await openStore(config);
+  try {
+    if (
+      (await store.getMeta(SOURCE_META)) !== source ||
+      (await readWatermark(store, FRAUD_VIEW)) === undefined
+    ) {
+      settings.log(`Materializing the bench data into ${where} (prefix ${REDIS_KEY_PREFIX})…`);
+      const [summary] = await runMaterialize(config, store, { views: [FRAUD_VIEW] });
+      if (summary && summary.bad > 0) throw new Error(`bench data has ${summary.bad} bad rows`);
+      await store.setMeta(SOURCE_META, source);
+    } else {
+      settings.log(`Reusing the bench data in ${where} (prefix ${REDIS_KEY_PREFIX})`);
+    }
+  } finally {
+    await store.close();
+  }
+  return { config, configPath, users: lmdb.users };
 }

@@ -3,6 +3,7 @@
  * features + country) for 1 or 100 distinct random users, on LMDB and on Redis, against the HTTP
  * ceiling, plus the raw store read of the same batch.
  */
+import { rm } from 'node:fs/promises';
 import { seededRandom } from '../../examples/fraud/generate.ts';
 import { openStore } from '../../src/main.ts';
 import type { CapturedResponse } from '../lib/ceiling.ts';
@@ -11,13 +12,15 @@ import {
   FRAUD_VIEW,
   prepareFraudLmdb,
   prepareFraudRedis,
+  prepareFraudRedisCluster,
   type FraudData,
 } from '../lib/fraud-data.ts';
 import { runHttpScenario, type HttpTargets } from '../lib/http-scenario.ts';
 import { measureRawReads } from '../lib/raw-store.ts';
 import type { BenchSettings, LimitFigure, Scenario, ScenarioOutput } from '../lib/types.ts';
+import { PrivateRedisCluster } from '../../test/support/private-redis-cluster.ts';
 
-type StoreKind = 'lmdb' | 'redis';
+type StoreKind = 'lmdb' | 'redis' | 'redis-cluster';
 
 /** Distinct bodies per scenario: enough that reads spread over the data, not one hot key. */
 const BODY_COUNT: Record<number, number> = { 1: 1000, 100: 200 };
@@ -104,32 +107,48 @@ function featuresScenario(entities: 1 | 100, store: StoreKind): Scenario {
     id,
     description: `POST /get-online-features, feature service ${FRAUD_SERVICE}, ${entities} user(s) per request, ${store} store`,
     async run(settings: BenchSettings): Promise<ScenarioOutput> {
-      const data = store === 'lmdb' ? await prepareFraudLmdb(settings) : await prepareFraudRedis(settings);
-      const sets = userIdSets(data.users, entities, BODY_COUNT[entities]!);
-      const outcome = await runHttpScenario(
-        {
-          scenario: name,
-          variant: store,
-          configPath: data.configPath,
-          path: '/get-online-features',
-          bodies: sets.map(requestBody),
-          validate: validateFeatures,
-          limits: () => rawLimits(data, sets, store),
-          targets: TARGETS[id],
-        },
-        settings,
-      );
-      return {
-        rows: [outcome.row],
-        markdown:
-          outcome.profile === undefined
-            ? undefined
-            : `CPU profile of Quiver (separate run, ${settings.seconds} s at ${settings.connections} connections):\n\n${outcome.profile.markdown}`,
-        details: { rawStore: outcome.limitDetails, users: data.users, profile: outcome.profile },
-        warnings: outcome.warnings,
-      };
+      if (store !== 'redis-cluster') return measure(settings);
+      // A real three-master cluster on this machine, started for the run and stopped after it.
+      settings.log('Starting a Redis Cluster of 3 masters (redis-server, free ports)…');
+      const cluster = await PrivateRedisCluster.start(3);
+      let data: FraudData | undefined;
+      try {
+        data = await prepareFraudRedisCluster(settings, cluster.urls);
+        return await measure(settings, data);
+      } finally {
+        if (data !== undefined) await rm(data.configPath, { force: true });
+        await cluster.stop();
+      }
     },
   };
+
+  async function measure(settings: BenchSettings, prepared?: FraudData): Promise<ScenarioOutput> {
+    const data =
+      prepared ?? (store === 'lmdb' ? await prepareFraudLmdb(settings) : await prepareFraudRedis(settings));
+    const sets = userIdSets(data.users, entities, BODY_COUNT[entities]!);
+    const outcome = await runHttpScenario(
+      {
+        scenario: name,
+        variant: store,
+        configPath: data.configPath,
+        path: '/get-online-features',
+        bodies: sets.map(requestBody),
+        validate: validateFeatures,
+        limits: () => rawLimits(data, sets, store),
+        targets: TARGETS[id],
+      },
+      settings,
+    );
+    return {
+      rows: [outcome.row],
+      markdown:
+        outcome.profile === undefined
+          ? undefined
+          : `CPU profile of Quiver (separate run, ${settings.seconds} s at ${settings.connections} connections):\n\n${outcome.profile.markdown}`,
+      details: { rawStore: outcome.limitDetails, users: data.users, profile: outcome.profile },
+      warnings: outcome.warnings,
+    };
+  }
 }
 
 export const scenarios: readonly Scenario[] = [
@@ -137,4 +156,6 @@ export const scenarios: readonly Scenario[] = [
   featuresScenario(1, 'redis'),
   featuresScenario(100, 'lmdb'),
   featuresScenario(100, 'redis'),
+  featuresScenario(1, 'redis-cluster'),
+  featuresScenario(100, 'redis-cluster'),
 ];
