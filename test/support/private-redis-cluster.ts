@@ -30,18 +30,7 @@ export class PrivateRedisCluster {
     const nodes: PrivateRedisServer[] = [];
     try {
       for (const port of await clusterPorts(masters)) {
-        nodes.push(
-          await PrivateRedisServer.start(port, [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            path.join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout',
-            '2000',
-            '--dir',
-            dir,
-          ]),
-        );
+        nodes.push(await PrivateRedisServer.start(port, nodeArgs(dir, port)));
       }
       const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
       await run('redis-cli', [
