@@ -10,7 +10,6 @@ import { JsonBytes } from './json-bytes.ts';
 import type { OnlineFeaturesResult } from './online-features.ts';
 import type { ServingPlan } from './plan.ts';
 import { NOT_FOUND, NULL_VALUE, PRESENT, statusOf, type StatusCode } from './status.ts';
-import { formatTimestamp } from './timestamp.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -177,11 +176,10 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
       if (computedAt !== undefined) w.copyWithin(computedAt[0], computedAt[1]);
       else {
         const start = w.position;
-        const at = `"${formatTimestamp(nowMs)}"`;
         w.byte(OPEN);
         for (let i = 0; i < count; i++) {
           if (i > 0) w.comma();
-          w.ascii(at);
+          w.timestamp(nowMs);
         }
         w.byte(CLOSE);
         computedAt = [start, w.position];
@@ -261,20 +259,11 @@ function writeViewTimestamps(
   count: number,
 ): void {
   w.byte(OPEN);
-  let lastMs = NaN;
-  let last = '';
   for (let i = 0; i < count; i++) {
     if (i > 0) w.comma();
     const row = viewRows[i];
     if (row === undefined) w.ascii(EPOCH);
-    else {
-      const ms = row[0] as number;
-      if (ms !== lastMs) {
-        lastMs = ms;
-        last = `"${formatTimestamp(ms)}"`;
-      }
-      w.ascii(last);
-    }
+    else w.timestamp(row[0] as number);
   }
   w.byte(CLOSE);
 }

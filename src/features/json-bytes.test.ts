@@ -145,4 +145,22 @@ describe('JsonBytes', () => {
     w.ascii('{}');
     expect(w.take().toString('utf8')).toBe('{}');
   });
+
+  it('writes event times as quoted RFC 3339, the extended years through the string form', () => {
+    const times = [0, Date.UTC(2024, 1, 29, 12, 30, 5, 7), Date.UTC(12000, 0, 1), Date.UTC(-5, 0, 1)];
+    const text = written((w) => {
+      w.ascii('[');
+      times.forEach((ms, i) => {
+        if (i > 0) w.comma();
+        w.timestamp(ms);
+      });
+      w.ascii(']');
+    }, 8); // a tiny start: every timestamp has to grow the buffer
+    expect(JSON.parse(text)).toEqual([
+      '1970-01-01T00:00:00Z',
+      '2024-02-29T12:30:05.007Z',
+      new Date(Date.UTC(12000, 0, 1)).toISOString(),
+      new Date(Date.UTC(-5, 0, 1)).toISOString(),
+    ]);
+  });
 });

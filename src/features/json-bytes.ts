@@ -9,6 +9,7 @@
  * the same way (lone surrogates included).
  */
 import { responseBuffers } from './response-buffers.ts';
+import { formatTimestamp, QUOTED_TIMESTAMP_BYTES, writeQuotedTimestamp } from './timestamp.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -119,6 +120,14 @@ export class JsonBytes {
     let pos = this.pos;
     for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
     this.pos = pos;
+  }
+
+  /** An event time as a quoted RFC 3339 string (timestamp.ts), written without building a string. */
+  timestamp(ms: number): void {
+    this.ensure(QUOTED_TIMESTAMP_BYTES);
+    const end = writeQuotedTimestamp(this.buf, this.pos, ms);
+    if (end >= 0) this.pos = end;
+    else this.string(formatTimestamp(ms));
   }
 
   /** A JSON number; NaN and ±Infinity become null, as JSON.stringify writes them. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../examples/fraud/generate.ts';
-import { formatTimestamp } from './timestamp.ts';
+import { formatTimestamp, QUOTED_TIMESTAMP_BYTES, writeQuotedTimestamp } from './timestamp.ts';
 
 /** The reference: toISOString without a zero fractional part. */
 const reference = (ms: number): string => {
@@ -28,6 +28,28 @@ describe('formatTimestamp', () => {
     const random = seededRandom(3);
     const samples = Array.from({ length: 20_000 }, () => Math.floor((random() - 0.3) * 6e12));
     for (const ms of [...edges, ...samples]) expect(formatTimestamp(ms), String(ms)).toBe(reference(ms));
+  });
+
+  it('writes the same text as bytes, quoted, at any offset, touching nothing around it', () => {
+    const random = seededRandom(5);
+    const samples = [0, -1, Date.UTC(2000, 1, 29, 1, 2, 3, 450), Date.UTC(9, 0, 1, 0, 0, 0, 5)];
+    for (let i = 0; i < 20_000; i++) samples.push(Math.floor((random() - 0.3) * 6e12));
+    const buf = Buffer.alloc(QUOTED_TIMESTAMP_BYTES + 10, 0x78);
+    for (const ms of samples) {
+      buf.fill(0x78);
+      const end = writeQuotedTimestamp(buf, 3, ms);
+      const expected = `"${reference(ms)}"`;
+      expect(buf.toString('latin1', 3, end), String(ms)).toBe(expected);
+      expect(buf.toString('latin1', 0, 3) + buf.toString('latin1', end)).toBe(
+        'x'.repeat(buf.length - expected.length),
+      );
+    }
+  });
+
+  it('writes nothing and answers -1 outside years 0-9999', () => {
+    const buf = Buffer.alloc(QUOTED_TIMESTAMP_BYTES, 0x78);
+    expect(writeQuotedTimestamp(buf, 0, Date.UTC(12000, 0, 1))).toBe(-1);
+    expect(buf.toString('latin1')).toBe('x'.repeat(QUOTED_TIMESTAMP_BYTES));
   });
 
   it('falls back to the extended format outside years 0-9999', () => {
