@@ -12,7 +12,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisTarget } from './target.ts';
 
-export { describeTarget, redisTarget, type RedisTarget } from './target.ts';
+export { describeTarget, type RedisTarget } from './target.ts';
 
 export type RedisClient = Redis | Cluster;
 
@@ -53,8 +53,8 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
       enableAutoPipelining: true,
     });
   }
-  // Credentials of the first seed node apply to every node the cluster reports (as Redis Cluster
-  // deployments share one ACL); the seed URLs themselves keep theirs.
+  // Credentials and TLS of the first seed node apply to every node the cluster reports (a Redis
+  // Cluster shares one ACL and one transport); the seed URLs themselves keep theirs.
   const first = new URL(target.cluster[0] ?? 'redis://127.0.0.1:6379');
   // A cluster command that meets a closed connection, CLUSTERDOWN or TRYAGAIN is retried after a
   // delay, up to CLUSTER_MAX_REDIRECTIONS times, to ride out a failover. ioredis waits 100 ms each
@@ -67,6 +67,7 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
       ...connection,
       ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
       ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
     },
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     lazyConnect: options.lazyConnect ?? false,
