@@ -24,6 +24,8 @@ export interface RedisClientOptions {
   /** Queue commands while (re)connecting. Default true, as in ioredis. */
   readonly enableOfflineQueue?: boolean;
   readonly lazyConnect?: boolean;
+  /** Commands sent at once rather than auto-pipelined (single server). */
+  readonly notPipelined?: string[];
 }
 
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -51,6 +53,7 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
       lazyConnect: options.lazyConnect ?? false,
       retryStrategy: reconnectDelay,
       enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: options.notPipelined ?? [],
     });
   }
   // Credentials and TLS of the first seed node apply to every node the cluster reports (a Redis

@@ -84,6 +84,7 @@ export class RedisStore implements OnlineStore {
       // 0: a command in flight when the connection drops fails at once, instead of waiting for the
       // first reconnect attempt (~100 ms later): a Redis crash must fail requests fast.
       maxRetriesPerRequest: 0,
+      notPipelined: ['mget'],
     }) as ScriptedRedis;
     let lastError: unknown;
     // Without a listener ioredis logs every failed reconnect; failures surface through calls instead.
@@ -116,7 +117,16 @@ export class RedisStore implements OnlineStore {
     for (let i = 0; i < keys.length; i++) redisKeys[i] = prefix + keys[i]!;
     let values: (Buffer | null)[];
     try {
-      values = this.#cluster ? await this.#mgetPerSlot(redisKeys) : await this.#redis.mgetBuffer(redisKeys);
+      // One key: a GET, auto-pipelined with the other requests' GETs (one socket write for all).
+      // More keys: an MGET sent at once (`notPipelined`). Auto-pipelined, a 100-key MGET saved no
+      // CPU and kept its pipeline alive long enough to promote 2.5–3.9 MB to the old generation
+      // per scavenge (0.5 MB sent at once): mark-compact pauses of 8–14 ms in the p99 of
+      // 100-entity requests (`--trace-gc-nvp`, one connection).
+      values = this.#cluster
+        ? await this.#mgetPerSlot(redisKeys)
+        : redisKeys.length === 1
+          ? [await this.#redis.getBuffer(redisKeys[0]!)]
+          : await this.#redis.mgetBuffer(redisKeys);
     } catch (err) {
       throw storeUnavailable(err);
     }
