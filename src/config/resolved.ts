@@ -16,7 +16,12 @@ import type { RedisTarget } from '../redis/target.ts';
 
 export type ResolvedOnlineStoreConfig =
   | { readonly type: 'lmdb'; readonly path: string }
-  | ({ readonly type: 'redis'; readonly keyPrefix: string; readonly commandTimeoutMs: number } & RedisTarget)
+  | ({
+      readonly type: 'redis';
+      readonly keyPrefix: string;
+      readonly commandTimeoutMs: number;
+      readonly hotCacheEntries: number;
+    } & RedisTarget)
   | { readonly type: 'memory' };
 
 export interface ResolvedModelConfig extends ModelConfig {

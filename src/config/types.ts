@@ -115,6 +115,8 @@ export type OnlineStoreConfig =
       cluster?: string[];
       keyPrefix?: string;
       commandTimeoutMs?: number;
+      /** (key, row) entries of recent reads kept per view, served while Redis is down; 0: none. */
+      hotCacheEntries?: number;
     }
   | { type: 'memory' };
 

@@ -386,7 +386,14 @@ describe('validateConfig — defaults and paths', () => {
       url: 'redis://127.0.0.1:6379',
       keyPrefix: 'q',
       commandTimeoutMs: 1000,
+      hotCacheEntries: 2000,
     });
+    c.onlineStore = { type: 'redis', hotCacheEntries: 0 };
+    expect(validateConfig(c, configPath).onlineStore).toMatchObject({ hotCacheEntries: 0 });
+    c.onlineStore = { type: 'redis', hotCacheEntries: -1 };
+    expect(issuesOf(c)).toEqual([
+      'expected an integer in [0, 1000000], got number -1 at onlineStore.hotCacheEntries',
+    ]);
   });
 
   it('takes a Redis Cluster by its seed nodes, for the store, the limiters and job results alike', () => {
@@ -403,6 +410,7 @@ describe('validateConfig — defaults and paths', () => {
       cluster: nodes,
       keyPrefix: 'q',
       commandTimeoutMs: 1000,
+      hotCacheEntries: 2000,
     });
     // A Redis limiter follows the online store onto the cluster.
     expect(config.rateLimits[0]!.redis).toEqual({ cluster: nodes });

@@ -368,6 +368,9 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         keyPrefix: str(issues, os, 'keyPrefix', 'onlineStore', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
         commandTimeoutMs:
           int(issues, os, 'commandTimeoutMs', 'onlineStore', 1) ?? DEFAULTS.redisCommandTimeoutMs,
+        hotCacheEntries:
+          int(issues, os, 'hotCacheEntries', 'onlineStore', 0, 1_000_000) ??
+          DEFAULTS.redisBreaker.hotCacheEntriesPerView,
       };
     } else if (os.type === 'memory') onlineStore = { type: 'memory' };
     else issues.add('onlineStore.type', '"lmdb", "redis" or "memory"', os.type);

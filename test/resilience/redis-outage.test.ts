@@ -318,3 +318,56 @@ describe.skipIf(!redisServerInstalled)('Redis outage under load', () => {
     );
   });
 });
+
+describe.skipIf(!redisServerInstalled)('onlineStore.hotCacheEntries', () => {
+  it('sizes the hot cache from the config: with 0, a read during an outage is refused, never served stale', async () => {
+    const redis = await PrivateRedisServer.start(await freePort());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const serve = (hotCacheEntries: number) =>
+      startServer(
+        validateConfig(
+          {
+            project: 'outage',
+            onlineStore: {
+              type: 'redis',
+              url: redis.url,
+              keyPrefix: `qt-hot-${process.pid}`,
+              hotCacheEntries,
+            },
+            entities: [{ name: 'user', joinKeys: ['user_id'] }],
+            featureViews: [
+              { name: 'user_stats', entities: ['user'], ttlSeconds: 3600, schema: { txn_count: 'int64' } },
+            ],
+            auth: { enabled: false },
+          },
+          '',
+        ),
+        { port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }) },
+      );
+    const cached = await serve(1000);
+    const uncached = await serve(0);
+    const portOf = (s: RunningServer): number => Number(new URL(s.url).port);
+    const body = JSON.stringify({ features: ['user_stats:txn_count'], entities: { user_id: [7] } });
+    try {
+      await cached.store.write('user_stats', rowsFor([7]));
+      for (const s of [cached, uncached]) expect((await post(agent, portOf(s), body)).status).toBe(200);
+      await redis.kill();
+      // Each server's breaker opens after a few failures; the one with a cache then serves row 7 stale.
+      await until(
+        async () => (await post(agent, portOf(cached), body)).headers['x-quiver-degraded'] === 'stale-cache',
+        10_000,
+        'the server with a hot cache to answer from it',
+      );
+      const answers = [];
+      for (let i = 0; i < 20; i++) answers.push(await post(agent, portOf(uncached), body));
+      expect(answers.filter((a) => a.status === 200)).toEqual([]);
+      expect(
+        new Set(answers.map((a) => `${a.status} ${(JSON.parse(a.text) as { code: string }).code}`)),
+      ).toEqual(new Set(['503 QUIVER_ERR_STORE_UNAVAILABLE']));
+    } finally {
+      agent.destroy();
+      await Promise.all([cached.close(), uncached.close()]);
+      await redis.kill();
+    }
+  });
+});

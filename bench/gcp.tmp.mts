@@ -1,0 +1,30 @@
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { userIdSets, requestBody } from './scenarios/features.ts';
+const config = process.argv[2]!;
+const port = 18934;
+const child = spawn('node', ['--trace-gc', '--trace-gc-nvp', 'bin/quiver.js', 'serve', '--config', config, '--port', String(port)], { cwd: '/work/main', stdio: ['ignore', 'pipe', 'inherit'] });
+let out = '';
+child.stdout.on('data', (d) => (out += d));
+await new Promise((r) => setTimeout(r, 5000));
+const bodies = userIdSets(100000, 100, 200).map((ids) => requestBody(ids));
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const post = (body: string) => new Promise<void>((resolve, reject) => {
+  const req = http.request({ port, host: '127.0.0.1', path: '/get-online-features', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); res.on('end', () => resolve()); });
+  req.on('error', reject); req.end(body);
+});
+for (let i = 0; i < 500; i++) await post(bodies[i % 200]!);
+const mark = out.length;
+const lat: number[] = [];
+const end = performance.now() + 8000;
+let i = 0;
+while (performance.now() < end) { const t = performance.now(); await post(bodies[i++ % 200]!); lat.push(performance.now() - t); }
+lat.sort((a, b) => a - b);
+const text = out.slice(mark);
+const promoted = [...text.matchAll(/gc=s .*? promoted=(\d+)/g)].map((m) => Number(m[1]));
+const mc = [...text.matchAll(/gc=mc/g)].length;
+const avg = promoted.reduce((a, b) => a + b, 0) / Math.max(1, promoted.length);
+console.log('requests', lat.length, 'p50', lat[lat.length >> 1]!.toFixed(2), 'p99', lat[Math.floor(lat.length * 0.99)]!.toFixed(2), 'ms; scavenges', promoted.length, 'avg promoted KB', (avg / 1024).toFixed(0), 'mark-compacts', mc);
+writeFileSync('/tmp/gcp.trace', text);
+child.kill('SIGTERM'); agent.destroy();
