@@ -26,6 +26,22 @@ export function storeUnavailable(err: unknown): QuiverError {
   return quiverError('QUIVER_ERR_STORE_UNAVAILABLE', { store: 'redis', reason }, { cause: err });
 }
 
+/**
+ * Why a first connection failed, in words an operator can act on. A Redis Cluster client only says
+ * "Failed to refresh slots cache"; the node's own error is inside it (`lastNodeError`), and the
+ * commonest one, a plain server configured as a cluster, gets the fix spelled out.
+ */
+export function connectFailure(err: unknown): string {
+  const nodeError = (err as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+  const message = err instanceof Error ? err.message : String(err);
+  if (nodeError === undefined || nodeError === null) return message;
+  const cause = nodeError instanceof Error ? nodeError.message : String(nodeError);
+  if (cause.includes('cluster support disabled')) {
+    return `the server is not a Redis Cluster node (${cause}): configure it with "url", not "cluster"`;
+  }
+  return `${message} (${cause})`;
+}
+
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
   try {

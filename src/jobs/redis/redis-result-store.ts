@@ -14,7 +14,7 @@ import {
   type RedisClient,
   type RedisTarget,
 } from '../../redis/client.ts';
-import { storeUnavailable } from '../../redis/errors.ts';
+import { connectFailure, storeUnavailable } from '../../redis/errors.ts';
 import type { JobRecord } from '../job.ts';
 import type { ResultStore } from '../result-store.ts';
 
@@ -54,7 +54,7 @@ export class RedisResultStore implements ResultStore {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      const reason = `cannot connect to ${describeTarget(options)}: ${String((lastError as Error | undefined)?.message ?? err)}`;
+      const reason = `cannot connect to ${describeTarget(options)}: ${connectFailure(lastError ?? err)}`;
       throw quiverError(
         'QUIVER_ERR_STORE_UNAVAILABLE',
         { store: 'redis (job results)', reason },

@@ -43,6 +43,17 @@ describe.skipIf(!redisUp)('RedisStore on the shared Redis', () => {
     };
   });
 
+  it('says what to fix when a plain server is configured as a cluster', async () => {
+    await expect(
+      RedisStore.create({ cluster: [REDIS_URL], project: 'p', connectTimeoutMs: 2000 }),
+    ).rejects.toMatchObject({
+      code: 'QUIVER_ERR_STORE_UNAVAILABLE',
+      message: expect.stringMatching(
+        /is not a Redis Cluster node \(.*cluster support disabled\): configure it with "url", not "cluster"/,
+      ) as unknown,
+    });
+  });
+
   it('lays keys out as {prefix}:{project}:{view}:{entityKey} holding plain msgpack', async () => {
     const keyPrefix = uniquePrefix('redis-layout');
     const store = await RedisStore.create({ url: REDIS_URL, project: 'shop', keyPrefix });

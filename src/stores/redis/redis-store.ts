@@ -25,7 +25,7 @@ import {
   type RedisClient,
   type RedisTarget,
 } from '../../redis/client.ts';
-import { storeUnavailable } from '../../redis/errors.ts';
+import { connectFailure, storeUnavailable } from '../../redis/errors.ts';
 import type { OnlineStore, ReadResult, StoredRow, WriteResult, WriteRow } from '../online-store.ts';
 import { createRecordPackr, toRecord } from '../record-codec.ts';
 import { chunkGroups, groupBySlot, pipelinePerNode } from './slot-groups.ts';
@@ -96,7 +96,7 @@ export class RedisStore implements OnlineStore {
       await waitUntilReady(redis, connectTimeoutMs);
     } catch (err) {
       redis.disconnect();
-      const reason = `cannot connect to ${describeTarget(options)}: ${messageOf(lastError ?? err)}`;
+      const reason = `cannot connect to ${describeTarget(options)}: ${connectFailure(lastError ?? err)}`;
       throw quiverError(
         'QUIVER_ERR_STORE_UNAVAILABLE',
         { store: 'redis', reason },
@@ -273,8 +273,4 @@ export class RedisStore implements OnlineStore {
   #assertOpen(): void {
     if (this.#closed) throw quiverError('QUIVER_ERR_CLOSED', { component: 'Online store (redis)' });
   }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
