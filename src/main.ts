@@ -45,7 +45,7 @@ export async function openStore(config: ResolvedConfig): Promise<OnlineStore> {
         commandTimeoutMs: s.commandTimeoutMs,
       });
       // A circuit breaker (and a small hot cache of recent reads) in front of the network store.
-      return new BreakerStore(redis, { ...DEFAULTS.redisBreaker, hotCacheEntriesPerView: s.hotCacheEntries });
+      return new BreakerStore(redis, { ...s.breaker, hotCacheEntriesPerView: s.hotCacheEntries });
     }
     case 'memory': {
       const { MemoryStore } = await import('./stores/memory/memory-store.ts');

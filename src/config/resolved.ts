@@ -13,6 +13,7 @@ import type {
   ServerConfig,
 } from './types.ts';
 import type { RedisTarget } from '../redis/target.ts';
+import type { CircuitBreakerPolicy } from '../resilience/circuit-breaker.ts';
 
 export type ResolvedOnlineStoreConfig =
   | { readonly type: 'lmdb'; readonly path: string }
@@ -21,6 +22,7 @@ export type ResolvedOnlineStoreConfig =
       readonly keyPrefix: string;
       readonly commandTimeoutMs: number;
       readonly hotCacheEntries: number;
+      readonly breaker: CircuitBreakerPolicy;
     } & RedisTarget)
   | { readonly type: 'memory' };
 

@@ -117,6 +117,19 @@ export type OnlineStoreConfig =
       commandTimeoutMs?: number;
       /** (key, row) entries of recent reads kept per view, served while Redis is down; 0: none. */
       hotCacheEntries?: number;
+      /** The circuit breaker in front of Redis (docs/resilience.md); each field has a default. */
+      breaker?: {
+        /** Consecutive failures that open the circuit. Default 5. */
+        consecutiveFailures?: number;
+        /** Failure rate in (0, 1] over `windowMs` that opens it, once `minimumCalls` were made. Default 0.5. */
+        failureRate?: number;
+        /** Default 10000. */
+        windowMs?: number;
+        /** Default 20. */
+        minimumCalls?: number;
+        /** How long it stays open before one probe call. Default 1000. */
+        openMs?: number;
+      };
     }
   | { type: 'memory' };
 

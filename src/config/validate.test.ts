@@ -387,7 +387,18 @@ describe('validateConfig — defaults and paths', () => {
       keyPrefix: 'q',
       commandTimeoutMs: 1000,
       hotCacheEntries: 2000,
+      breaker: { consecutiveFailures: 5, failureRate: 0.5, windowMs: 10_000, minimumCalls: 20, openMs: 1000 },
     });
+    c.onlineStore = { type: 'redis', breaker: { openMs: 250, failureRate: 1 } };
+    expect(validateConfig(c, configPath).onlineStore).toMatchObject({
+      breaker: { consecutiveFailures: 5, failureRate: 1, windowMs: 10_000, minimumCalls: 20, openMs: 250 },
+    });
+    c.onlineStore = { type: 'redis', breaker: { consecutiveFailures: 0, failureRate: 1.5, windowMs: 5 } };
+    expect(issuesOf(c)).toEqual([
+      'expected a number in (0, 1], got number 1.5 at onlineStore.breaker.failureRate',
+      'expected an integer in [1, ∞], got number 0 at onlineStore.breaker.consecutiveFailures',
+      'expected an integer in [10, ∞], got number 5 at onlineStore.breaker.windowMs',
+    ]);
     c.onlineStore = { type: 'redis', hotCacheEntries: 0 };
     expect(validateConfig(c, configPath).onlineStore).toMatchObject({ hotCacheEntries: 0 });
     c.onlineStore = { type: 'redis', hotCacheEntries: -1 };
@@ -411,6 +422,7 @@ describe('validateConfig — defaults and paths', () => {
       keyPrefix: 'q',
       commandTimeoutMs: 1000,
       hotCacheEntries: 2000,
+      breaker: { consecutiveFailures: 5, failureRate: 0.5, windowMs: 10_000, minimumCalls: 20, openMs: 1000 },
     });
     // A Redis limiter follows the online store onto the cluster.
     expect(config.rateLimits[0]!.redis).toEqual({ cluster: nodes });

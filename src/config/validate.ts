@@ -8,6 +8,7 @@ import { quiverError } from '../errors.ts';
 import { describe as describeValue } from '../features/values.ts';
 import { DEFAULTS } from './defaults.ts';
 import type { RedisTarget } from '../redis/target.ts';
+import type { CircuitBreakerPolicy } from '../resilience/circuit-breaker.ts';
 import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
 import { FEATURE_TYPES, SCOPES, type FeatureType, type Scope } from './types.ts';
 
@@ -96,6 +97,33 @@ function isRedisUrl(v: unknown): v is string {
   } catch {
     return false;
   }
+}
+
+/** onlineStore.breaker with defaults filled in (DEFAULTS.redisBreaker). */
+function breakerOf(issues: Issues, raw: unknown): CircuitBreakerPolicy {
+  const d = DEFAULTS.redisBreaker;
+  const at = 'onlineStore.breaker';
+  if (raw === undefined) return pickPolicy(d);
+  if (!isObj(raw)) {
+    issues.add(at, 'an object {consecutiveFailures, failureRate, windowMs, minimumCalls, openMs}', raw);
+    return pickPolicy(d);
+  }
+  const rate = raw.failureRate;
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0 && rate <= 1)))
+    issues.add(`${at}.failureRate`, 'a number in (0, 1]', rate);
+  return {
+    consecutiveFailures: int(issues, raw, 'consecutiveFailures', at, 1) ?? d.consecutiveFailures,
+    failureRate: typeof rate === 'number' && rate > 0 && rate <= 1 ? rate : d.failureRate,
+    // Ten buckets of at least 1 ms each (resilience/circuit-breaker.ts).
+    windowMs: int(issues, raw, 'windowMs', at, 10) ?? d.windowMs,
+    minimumCalls: int(issues, raw, 'minimumCalls', at, 1) ?? d.minimumCalls,
+    openMs: int(issues, raw, 'openMs', at, 1) ?? d.openMs,
+  };
+}
+
+function pickPolicy(p: CircuitBreakerPolicy): CircuitBreakerPolicy {
+  const { consecutiveFailures, failureRate, windowMs, minimumCalls, openMs } = p;
+  return { consecutiveFailures, failureRate, windowMs, minimumCalls, openMs };
 }
 
 /** The Redis a config's online store uses, when it is on Redis. */
@@ -371,6 +399,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         hotCacheEntries:
           int(issues, os, 'hotCacheEntries', 'onlineStore', 0, 1_000_000) ??
           DEFAULTS.redisBreaker.hotCacheEntriesPerView,
+        breaker: breakerOf(issues, os.breaker),
       };
     } else if (os.type === 'memory') onlineStore = { type: 'memory' };
     else issues.add('onlineStore.type', '"lmdb", "redis" or "memory"', os.type);

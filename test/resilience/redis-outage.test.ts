@@ -319,11 +319,11 @@ describe.skipIf(!redisServerInstalled)('Redis outage under load', () => {
   });
 });
 
-describe.skipIf(!redisServerInstalled)('onlineStore.hotCacheEntries', () => {
-  it('sizes the hot cache from the config: with 0, a read during an outage is refused, never served stale', async () => {
+describe.skipIf(!redisServerInstalled)('onlineStore.hotCacheEntries and onlineStore.breaker', () => {
+  it('take the hot cache size and the breaker policy from the config', async () => {
     const redis = await PrivateRedisServer.start(await freePort());
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const serve = (hotCacheEntries: number) =>
+    const serve = (hotCacheEntries: number, breaker?: { consecutiveFailures: number; openMs: number }) =>
       startServer(
         validateConfig(
           {
@@ -333,6 +333,7 @@ describe.skipIf(!redisServerInstalled)('onlineStore.hotCacheEntries', () => {
               url: redis.url,
               keyPrefix: `qt-hot-${process.pid}`,
               hotCacheEntries,
+              breaker,
             },
             entities: [{ name: 'user', joinKeys: ['user_id'] }],
             featureViews: [
@@ -345,7 +346,8 @@ describe.skipIf(!redisServerInstalled)('onlineStore.hotCacheEntries', () => {
         { port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }) },
       );
     const cached = await serve(1000);
-    const uncached = await serve(0);
+    // No cache, and a breaker that opens at the first failure and stays open for 30 s.
+    const uncached = await serve(0, { consecutiveFailures: 1, openMs: 30_000 });
     const portOf = (s: RunningServer): number => Number(new URL(s.url).port);
     const body = JSON.stringify({ features: ['user_stats:txn_count'], entities: { user_id: [7] } });
     try {
@@ -364,6 +366,10 @@ describe.skipIf(!redisServerInstalled)('onlineStore.hotCacheEntries', () => {
       expect(
         new Set(answers.map((a) => `${a.status} ${(JSON.parse(a.text) as { code: string }).code}`)),
       ).toEqual(new Set(['503 QUIVER_ERR_STORE_UNAVAILABLE']));
+      // After the first failure the circuit is open: the rest wait out openMs, as Retry-After says.
+      expect(answers.slice(1).map((a) => Number(a.headers['retry-after']) >= 25)).toEqual(
+        answers.slice(1).map(() => true),
+      );
     } finally {
       agent.destroy();
       await Promise.all([cached.close(), uncached.close()]);
