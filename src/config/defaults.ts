@@ -7,7 +7,7 @@ export const DEFAULTS = {
   redisUrl: 'redis://127.0.0.1:6379',
   redisKeyPrefix: 'q',
   redisCommandTimeoutMs: 1000,
-  /** Circuit breaker in front of Redis (stores/breaker-store.ts); not configurable yet. */
+  /** Circuit breaker in front of Redis (stores/breaker-store.ts): defaults of onlineStore.breaker and .hotCacheEntries. */
   redisBreaker: {
     consecutiveFailures: 5,
     failureRate: 0.5,
