@@ -29,6 +29,7 @@ export const DEFAULTS = {
     drainTimeoutMs: 10_000,
   },
   ttlSeconds: 0,
+  maxFutureSeconds: 900,
   model: {
     runners: 1,
     intraOpThreads: 1,

@@ -3,6 +3,7 @@
  * references through it when it compiles a plan (features/plan.ts), never per request.
  */
 import { quiverError } from '../errors.ts';
+import { DEFAULTS } from './defaults.ts';
 import type { ResolvedConfig, ResolvedModelConfig } from './resolved.ts';
 import type { FeatureType, FeatureViewConfig, OnDemandFeatureViewConfig } from './types.ts';
 
@@ -15,6 +16,8 @@ export interface FeatureViewInfo {
   readonly featureIndex: ReadonlyMap<string, number>;
   /** 0 = never expires. */
   readonly ttlMs: number;
+  /** Written event times may be at most this far ahead of the writer's clock. */
+  readonly maxFutureMs: number;
   readonly config: FeatureViewConfig;
 }
 
@@ -46,6 +49,7 @@ export class Registry {
         types: features.map((f) => v.schema[f]!),
         featureIndex: new Map(features.map((f, i) => [f, i])),
         ttlMs: (v.ttlSeconds ?? 0) * 1000,
+        maxFutureMs: (v.maxFutureSeconds ?? DEFAULTS.maxFutureSeconds) * 1000,
         config: v,
       };
       this.viewsByName.set(v.name, info);

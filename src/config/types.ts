@@ -44,6 +44,12 @@ export interface FeatureViewConfig {
   entities: string[];
   /** Values older than this are served with status OUTSIDE_MAX_AGE. 0 = never expire. */
   ttlSeconds?: number;
+  /**
+   * How far in the future an event time written by push or materialize may be (clock skew between
+   * a producer and Quiver). Later rows are refused: writes keep the newest event, so one stamped in
+   * 2099 would freeze the entity for good. Default 900 (15 minutes).
+   */
+  maxFutureSeconds?: number;
   schema: Record<string, FeatureType>;
   source?: SourceConfig;
   /** Name accepted as `push_source_name` in POST /push (defaults to the view name). */

@@ -70,6 +70,14 @@ describe('validateConfig — messages', () => {
     ]);
   });
 
+  it('maxFutureSeconds: seconds ≥ 0, default 900', () => {
+    expect(issuesOf(withView({ maxFutureSeconds: -1 }))).toEqual([
+      'expected a number of seconds ≥ 0, got number -1 at featureViews[0].maxFutureSeconds',
+    ]);
+    expect(validateConfig(withView({}), '').featureViews[0]!.maxFutureSeconds).toBe(900);
+    expect(validateConfig(withView({ maxFutureSeconds: 0 }), '').featureViews[0]!.maxFutureSeconds).toBe(0);
+  });
+
   it('reports every problem at once, not just the first', () => {
     const c = withView({ ttlSeconds: -1, schema: { clicks: 'int32' } });
     c.server = { port: 70_000 };

@@ -237,6 +237,13 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
       issues.add(`${at}.ttlSeconds`, 'a number of seconds ≥ 0 (0 = never expire)', ttl);
     }
+    const maxFuture = v.maxFutureSeconds;
+    if (
+      maxFuture !== undefined &&
+      (typeof maxFuture !== 'number' || !Number.isFinite(maxFuture) || maxFuture < 0)
+    ) {
+      issues.add(`${at}.maxFutureSeconds`, 'a number of seconds ≥ 0', maxFuture);
+    }
     const schema = schemaOf(issues, v, at);
     for (const f of Object.keys(schema)) {
       if (joinKeys.includes(f))
@@ -270,7 +277,12 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         } else issues.add(`${sat}.type`, '"csv", "parquet" or "postgres"', source.type);
       }
     }
-    return { ...v, ttlSeconds: typeof ttl === 'number' ? ttl : DEFAULTS.ttlSeconds, source: resolvedSource };
+    return {
+      ...v,
+      ttlSeconds: typeof ttl === 'number' ? ttl : DEFAULTS.ttlSeconds,
+      maxFutureSeconds: typeof maxFuture === 'number' ? maxFuture : DEFAULTS.maxFutureSeconds,
+      source: resolvedSource,
+    };
   });
 
   // ── on-demand feature views ──────────────────────────────────────────────────────────────────

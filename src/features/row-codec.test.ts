@@ -26,6 +26,7 @@ const registry = new Registry(
           },
         },
         { name: 'merchant_stats', entities: ['merchant'], schema: { txn_count: 'int64' } },
+        { name: 'skewed', entities: ['user'], schema: { n: 'int64' }, maxFutureSeconds: 90 },
       ],
     },
     '',
@@ -142,8 +143,17 @@ describe('createRowCodec', () => {
       line: 3,
       column: 'ts',
       reason:
-        'column "ts": expected an event time at most 15 minutes in the future, got 2099-01-01T00:00:00.000Z',
+        'column "ts": expected an event time at most 15 minutes in the future (the view\'s maxFutureSeconds), got 2099-01-01T00:00:00.000Z',
     });
+  });
+
+  it("takes the limit from the view's maxFutureSeconds", () => {
+    const now = Date.UTC(2026, 0, 1);
+    const at = createRowCodec(registry.featureView('skewed'), 'ts', { nowMs: now });
+    expect(good(at.decode({ user_id: '1', ts: now + 90_000 }, 2)).eventTsMs).toBe(now + 90_000);
+    expect(bad(at.decode({ user_id: '1', ts: now + 91_000 }, 3)).reason).toContain(
+      "expected an event time at most 90 s in the future (the view's maxFutureSeconds)",
+    );
   });
 
   it('parses epoch seconds and milliseconds', () => {

@@ -68,17 +68,20 @@ export function badRow(line: number, column: string, expected: string, actual: s
 const JOIN_KEY_EXPECTED = 'join key (non-empty string or safe integer)';
 const TIMESTAMP_EXPECTED = 'timestamp (ISO-8601, epoch number or Date)';
 
-/**
- * How far in the future an event time may be. Writes keep the newest event per entity, so a row
- * stamped in 2099 (a unit mix-up, a bad clock) would win over every later correct write and freeze
- * the entity's features for good. Clock skew between a producer and Quiver is allowed for.
- */
-export const MAX_FUTURE_SKEW_MS = 15 * 60_000;
 /** A time for a message: ISO-8601 when Date can show it. */
 function isoOrNumber(ms: number): string {
   return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
 }
-const FUTURE_EXPECTED = `an event time at most ${MAX_FUTURE_SKEW_MS / 60_000} minutes in the future`;
+/**
+ * How far ahead an event time may be is the view's `maxFutureSeconds`: writes keep the newest event
+ * per entity, so a row stamped in 2099 (a unit mix-up, a bad clock) would win over every later
+ * correct write and freeze the entity's features for good.
+ */
+function futureExpected(maxFutureMs: number): string {
+  const seconds = maxFutureMs / 1000;
+  const span = seconds % 60 === 0 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} s`;
+  return `an event time at most ${span} in the future (the view's maxFutureSeconds)`;
+}
 
 class CompiledRowCodec implements RowCodec {
   readonly view: FeatureViewInfo;
@@ -88,6 +91,7 @@ class CompiledRowCodec implements RowCodec {
   readonly #types: readonly FeatureType[];
   readonly #fallbackTsMs: number | undefined;
   readonly #latestTsMs: number;
+  readonly #futureExpected: string;
   // Reused across rows: the parts are joined into the key string before the next row starts.
   readonly #parts: string[];
 
@@ -98,7 +102,8 @@ class CompiledRowCodec implements RowCodec {
     this.#features = view.features;
     this.#types = view.types;
     this.#fallbackTsMs = options.fallbackTsMs;
-    this.#latestTsMs = (options.nowMs ?? Date.now()) + MAX_FUTURE_SKEW_MS;
+    this.#latestTsMs = (options.nowMs ?? Date.now()) + view.maxFutureMs;
+    this.#futureExpected = futureExpected(view.maxFutureMs);
     this.#parts = new Array<string>(view.joinKeys.length);
   }
 
@@ -120,7 +125,7 @@ class CompiledRowCodec implements RowCodec {
       if (Number.isNaN(eventTsMs))
         return badRow(line, this.timestampField, TIMESTAMP_EXPECTED, describe(rawTs));
       if (eventTsMs > this.#latestTsMs)
-        return badRow(line, this.timestampField, FUTURE_EXPECTED, isoOrNumber(eventTsMs));
+        return badRow(line, this.timestampField, this.#futureExpected, isoOrNumber(eventTsMs));
     }
 
     const features = this.#features;
