@@ -7,20 +7,20 @@ export const DEFAULTS = {
   redisUrl: 'redis://127.0.0.1:6379',
   redisKeyPrefix: 'q',
   redisCommandTimeoutMs: 1000,
-  /** Circuit breaker in front of Redis (stores/breaker-store.ts): defaults of onlineStore.breaker and .hotCacheEntries. */
+  /** Circuit breaker in front of Redis (stores/breaker-store.ts): defaults of onlineStore.breaker. */
   redisBreaker: {
     consecutiveFailures: 5,
     failureRate: 0.5,
     windowMs: 10_000,
     minimumCalls: 20,
     openMs: 1000,
-    /**
-     * Rows the cache holds stay alive across scavenges and get promoted: at 10,000, 100-entity reads
-     * promoted 1.7–2.4 MB per scavenge and the mark-compacts that followed doubled the p99 (12–16
-     * against 8.4–8.8 ms at one connection); at 2,000, 25 KB. Configurable: onlineStore.hotCacheEntries.
-     */
-    hotCacheEntriesPerView: 2_000,
   },
+  /**
+   * onlineStore.hotCacheEntries: rows the cache holds stay alive across scavenges and get promoted.
+   * At 10,000, 100-entity reads promoted 1.7–2.4 MB per scavenge and the mark-compacts that followed
+   * doubled the p99 (12–16 against 8.4–8.8 ms at one connection); at 2,000, 25 KB.
+   */
+  redisHotCacheEntries: 2_000,
   server: {
     port: 8080,
     host: '127.0.0.1',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { quiverError } from '../errors.ts';
 import { describe as describeValue } from '../features/values.ts';
 import { DEFAULTS } from './defaults.ts';
-import type { RedisTarget } from '../redis/target.ts';
+import { redisTarget, type RedisTarget } from '../redis/target.ts';
 import type { CircuitBreakerPolicy } from '../resilience/circuit-breaker.ts';
 import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
 import { FEATURE_TYPES, SCOPES, type FeatureType, type Scope } from './types.ts';
@@ -103,10 +103,10 @@ function isRedisUrl(v: unknown): v is string {
 function breakerOf(issues: Issues, raw: unknown): CircuitBreakerPolicy {
   const d = DEFAULTS.redisBreaker;
   const at = 'onlineStore.breaker';
-  if (raw === undefined) return pickPolicy(d);
+  if (raw === undefined) return { ...d };
   if (!isObj(raw)) {
     issues.add(at, 'an object {consecutiveFailures, failureRate, windowMs, minimumCalls, openMs}', raw);
-    return pickPolicy(d);
+    return { ...d };
   }
   const rate = raw.failureRate;
   if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0 && rate <= 1)))
@@ -119,18 +119,6 @@ function breakerOf(issues: Issues, raw: unknown): CircuitBreakerPolicy {
     minimumCalls: int(issues, raw, 'minimumCalls', at, 1) ?? d.minimumCalls,
     openMs: int(issues, raw, 'openMs', at, 1) ?? d.openMs,
   };
-}
-
-function pickPolicy(p: CircuitBreakerPolicy): CircuitBreakerPolicy {
-  const { consecutiveFailures, failureRate, windowMs, minimumCalls, openMs } = p;
-  return { consecutiveFailures, failureRate, windowMs, minimumCalls, openMs };
-}
-
-/** The Redis a config's online store uses, when it is on Redis. */
-function storeRedisOf(os: unknown): RedisTarget | undefined {
-  if (!isObj(os) || os.type !== 'redis') return undefined;
-  if (Array.isArray(os.cluster) && os.cluster.every(isRedisUrl)) return { cluster: os.cluster };
-  return { url: typeof os.url === 'string' ? os.url : DEFAULTS.redisUrl };
 }
 
 function unique(issues: Issues, seen: Set<string>, name: string | undefined, at: string, what: string): void {
@@ -409,8 +397,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         commandTimeoutMs:
           int(issues, os, 'commandTimeoutMs', 'onlineStore', 1) ?? DEFAULTS.redisCommandTimeoutMs,
         hotCacheEntries:
-          int(issues, os, 'hotCacheEntries', 'onlineStore', 0, 1_000_000) ??
-          DEFAULTS.redisBreaker.hotCacheEntriesPerView,
+          int(issues, os, 'hotCacheEntries', 'onlineStore', 0, 1_000_000) ?? DEFAULTS.redisHotCacheEntries,
         breaker: breakerOf(issues, os.breaker),
       };
     } else if (os.type === 'memory') onlineStore = { type: 'memory' };
@@ -466,7 +453,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     if (r.store !== undefined && r.store !== 'memory' && r.store !== 'redis')
       issues.add(`${at}.store`, '"memory" or "redis"', r.store);
     // A Redis limiter uses the online store's Redis unless told otherwise.
-    const fallback = storeRedisOf(os) ?? { url: DEFAULTS.redisUrl };
+    const fallback = onlineStore.type === 'redis' ? redisTarget(onlineStore) : { url: DEFAULTS.redisUrl };
     const redis = redisTargetOf(issues, r, at, fallback, { url: 'redisUrl', cluster: 'redisCluster' });
     const { redisUrl: _url, redisCluster: _cluster, ...rule } = r;
     return { ...rule, store: r.store ?? DEFAULTS.rateLimits.store, redis };

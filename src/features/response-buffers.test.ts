@@ -6,6 +6,8 @@ describe('ResponseBuffers', () => {
     const pool = new ResponseBuffers();
     const first = pool.acquire(MIN_POOLED_BYTES + 10);
     expect(first.length).toBe(MIN_POOLED_BYTES + 10);
+    expect(pool.owns(first)).toBe(true);
+    expect(pool.owns(Buffer.alloc(MIN_POOLED_BYTES + 10))).toBe(false);
     pool.release(first);
     const second = pool.acquire(MIN_POOLED_BYTES + 500); // same power-of-two class
     expect(second.buffer).toBe(first.buffer);

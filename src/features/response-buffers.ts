@@ -38,10 +38,16 @@ export class ResponseBuffers {
     return Buffer.from(memory, 0, size);
   }
 
+  /** True for a body whose memory came from this pool (one to give back once written). */
+  owns(body: Buffer): boolean {
+    const memory = body.buffer;
+    return memory instanceof ArrayBuffer && this.#owned.has(memory);
+  }
+
   /** Gives back a body from acquire() once nothing reads it any more; anything else is ignored. */
   release(body: Buffer): void {
-    const memory = body.buffer;
-    if (!(memory instanceof ArrayBuffer) || !this.#owned.has(memory)) return;
+    if (!this.owns(body)) return;
+    const memory = body.buffer as ArrayBuffer;
     let free = this.#free.get(memory.byteLength);
     if (free === undefined) {
       free = [];

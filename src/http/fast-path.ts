@@ -16,7 +16,7 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { MIN_POOLED_BYTES, responseBuffers } from '../features/response-buffers.ts';
+import { responseBuffers } from '../features/response-buffers.ts';
 import { unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
@@ -310,8 +310,8 @@ export class FastPath {
           },
     );
     const body = encoded.body;
-    // A large body from responseBuffers goes back to it once the socket has written it.
-    if (typeof body !== 'string' && body.length >= MIN_POOLED_BYTES) {
+    // A body written into responseBuffers goes back to it once the socket has written it.
+    if (typeof body !== 'string' && responseBuffers.owns(body)) {
       res.end(body, () => responseBuffers.release(body));
     } else res.end(body);
     bound.ok.inc();

@@ -17,7 +17,10 @@
  * store answers synchronously.
  *
  * @example
- *   const store = new BreakerStore(await RedisStore.create(opts), DEFAULTS.redisBreaker);
+ *   const store = new BreakerStore(await RedisStore.create(opts), {
+ *     ...DEFAULTS.redisBreaker,
+ *     hotCacheEntriesPerView: DEFAULTS.redisHotCacheEntries,
+ *   });
  */
 import { isQuiverError, QuiverError, quiverError, withoutStackTrace } from '../errors.ts';
 import {
