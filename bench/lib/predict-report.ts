@@ -66,6 +66,7 @@ function phases<S>(list: readonly LevelRun<S>[], connections: number, idleConnec
     cpu: at.map((r) => r.cpu),
     latencyCpu: idle.map((r) => r.cpu),
     background: at.map((r) => r.background),
+    serverBuckets: [],
   };
 }
 

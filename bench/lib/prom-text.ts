@@ -74,13 +74,19 @@ export function histogramDelta(
   return { sum, count, mean: count > 0 ? sum / count : Number.NaN };
 }
 
+/** Observations ≤ `le` (cumulative, as Prometheus buckets are). */
+export interface Bucket {
+  readonly le: number;
+  readonly count: number;
+}
+
 /** A histogram's buckets diffed between two scrapes: observations ≤ `le`, cumulative, by bound. */
 export function bucketsDelta(
   before: readonly PromSample[],
   after: readonly PromSample[],
   name: string,
   labels: Readonly<Record<string, string>> = {},
-): { le: number; count: number }[] {
+): Bucket[] {
   const bounds = new Set<string>();
   for (const s of after) {
     if (s.name === `${name}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
@@ -97,7 +103,7 @@ export function bucketsDelta(
 }
 
 /** The smallest bucket bound holding at least fraction `q` of the observations: ≥ the q-quantile. */
-export function quantileBound(buckets: readonly { le: number; count: number }[], q: number): number {
+export function quantileBound(buckets: readonly Bucket[], q: number): number {
   const total = buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
   if (total === 0) return Number.NaN;
   return buckets.find((b) => b.count >= q * total)!.le;

@@ -55,6 +55,27 @@ describe('evaluateTargets', () => {
     expect(t(1500, 200)).toBe('fail');
     expect(t(9000, 5000)).toBe('inconclusive');
   });
+  it("judges server time on the server's own histogram when it has a bucket at the limit", () => {
+    const buckets = (within1ms: number, total: number) => [
+      { le: 0.0005, count: 0 },
+      { le: 0.001, count: within1ms },
+      { le: 0.002, count: total },
+      { le: Infinity, count: total },
+    ];
+    const judge = (within: number, total: number, limitUs = 1000) =>
+      evaluateTargets({ maxServerTimeP99Us: limitUs }, 1, {
+        ...time(5000, 200),
+        measured: buckets(within, total),
+      })[0]!;
+    // 99.5% within 1 ms passes although the client saw a 5 ms p99; 98% fails.
+    expect(judge(995, 1000)).toMatchObject({ verdict: 'pass' });
+    expect(judge(995, 1000).actual).toContain('99.50% of 1000 ≤ 1 ms, p99 ≤ 1 ms');
+    expect(judge(995, 1000).actual).toContain('client-observed p99 ≤ 5.00 ms');
+    expect(judge(980, 1000)).toMatchObject({ verdict: 'fail' });
+    expect(judge(980, 1000).actual).toContain('p99 ≤ 2 ms');
+    // No bucket at 1.5 ms: the client-side figures decide.
+    expect(judge(995, 1000, 1500).verdict).toBe('fail');
+  });
 });
 
 describe('renderMarkdown', () => {

@@ -95,7 +95,8 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
         'LMDB: a tight synchronous loop. Redis: one call at a time (round-trip latency), and "in flight" = 32 concurrent calls (throughput limit, µs = wall time ÷ calls).',
       '5. Server time at ONE connection (no queueing). "p99 bound": the client-observed p99, i.e. server time + loopback + wrk, an upper bound of server time. ' +
         '"own": that minus the ceiling\'s p99 at one connection, i.e. the time Quiver adds over the bare HTTP exchange; "p50 own" likewise at the median, far less sensitive to noise. ' +
-        'Nothing else is subtracted. (Quiver\'s `quiver_http_request_duration_seconds` histogram is too coarse for this.) A p99 target is "inconclusive" (⚪) when the ceiling\'s own p99 exceeded 1 ms: the tail then measures the machine.',
+        "Nothing else is subtracted. The p99 targets are judged on Quiver's own `quiver_http_request_duration_seconds` histogram over the same runs (from its request handler's start to the answer written; " +
+        'it has a bucket at each target, so "p99 ≤ 1 ms" holds exactly when ≥ 99% of the requests fall in `le="0.001"`); the client-observed figures stay beside it as the bound that adds loopback, wrk and any wait before the handler ran.',
       '6. Server CPU µs per request during the 1-connection runs: the cost of a request served alone; for a server that never waits (LMDB) a steady estimate of its mean server time.',
       '7. Server CPU seconds ÷ wall seconds during the throughput runs (100% = one full core). Well below 100% means the server was not the bottleneck (wrk, the kernel, or other load was).',
       "8. The most CPU other processes used (in cores, of the machine's total) in the 0.5 s before any measured run, while the server idled. Above ~0.3 cores, req/s and latency figures are disturbed.",

@@ -4,6 +4,7 @@
  * report.ts writes its result as JSON and renders the shared Markdown tables.
  */
 import type { CpuUsage } from './proc-cpu.ts';
+import type { Bucket } from './prom-text.ts';
 import type { LatencyUs, WrkResult } from './wrk.ts';
 
 export interface BenchSettings {
@@ -111,6 +112,8 @@ export interface HttpRow {
     readonly ownP99Us: number;
     /** Quiver p50 − ceiling p50 at one connection: far less sensitive to machine noise. */
     readonly ownP50Us: number;
+    /** Quiver's own `quiver_http_request_duration_seconds` buckets over the 1-connection runs. */
+    readonly measured?: readonly Bucket[];
   };
   readonly limits: readonly LimitFigure[];
   readonly targets: readonly TargetResult[];
