@@ -382,6 +382,14 @@ describe('POST /get-online-features — encodings', () => {
     expect(await getFeatures(body)).toEqual(expected);
   });
 
+  it('answers are framed by content-length, in JSON and in msgpack', async () => {
+    for (const accept of ['application/json', 'application/msgpack']) {
+      const res = await server.post('/get-online-features', body, { accept });
+      expect(res.headers.get('content-length')).toBe(String(res.raw.length));
+      expect(res.headers.get('transfer-encoding')).toBeNull();
+    }
+  });
+
   it('Accept: application/msgpack returns the same document as msgpack', async () => {
     const res = await server.post('/get-online-features', body, { accept: 'application/msgpack' });
     expect(res.status).toBe(200);
@@ -467,6 +475,7 @@ describe('POST /get-online-features — limits and headers', () => {
             entities: { user_id: asked },
           });
           expect(res.raw.length).toBeGreaterThan(16 * 1024);
+          expect(res.headers.get('content-length')).toBe(String(res.raw.length));
           const doc = res.body as Document;
           expect(doc.results[0]!.values).toEqual(asked);
           expect(doc.results[1]!.values).toEqual(asked);
