@@ -69,6 +69,7 @@ describe('analyseBurst', () => {
       count: 80,
       withinTargetCount: serverP99BoundMs <= 1 ? 80 : 70,
       p99BoundMs: serverP99BoundMs,
+      buckets: [],
     },
     unloaded,
     burst: b,

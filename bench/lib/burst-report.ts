@@ -14,6 +14,7 @@ import {
   type LatencySummary,
 } from './load-stats.ts';
 import { CODES, type LoadResult } from './open-loop.ts';
+import type { Bucket } from './prom-text.ts';
 import type { ScenarioOutput } from './types.ts';
 
 export interface BurstVariant {
@@ -68,7 +69,13 @@ export interface Measured {
    * Queue-full rejections timed inside the server over the burst run (request event → answer
    * written, `quiver_http_error_duration_seconds`): what the server itself spends on one.
    */
-  readonly serverQueueFull: { count: number; withinTargetCount: number; p99BoundMs: number };
+  readonly serverQueueFull: {
+    count: number;
+    withinTargetCount: number;
+    p99BoundMs: number;
+    /** The server's histogram of them (cumulative counts by bound, seconds), kept in the JSON. */
+    buckets: readonly Bucket[];
+  };
   readonly warnings: string[];
 }
 
@@ -216,6 +223,7 @@ export function analyseBurst(variant: BurstVariant, setup: BurstSetup, m: Measur
       recovery,
       rssBytes: { before: rssBefore, peak: rssPeak, after: rssAfter },
       serverCpuSeconds: m.cpuSeconds,
+      serverQueueFull: m.serverQueueFull,
       targets,
     },
   };

@@ -278,6 +278,7 @@ function burstScenario(variant: BurstVariant): Scenario {
           count,
           withinTargetCount: buckets.find((b) => b.le === TARGETS.rejectP99Ms / 1000)?.count ?? Number.NaN,
           p99BoundMs: quantileBound(buckets, 0.99) * 1000,
+          buckets,
         };
       } finally {
         await server.stop();
