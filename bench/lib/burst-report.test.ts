@@ -30,6 +30,7 @@ const SETUP: BurstSetup = {
   queue: {},
   batching: {},
   capacityConnections: 2,
+  pinning: { eventLoopCpu: 0, otherCpus: '1-1', otherThreads: 14 },
   burstFactor: 10,
   burstSeconds: 1,
   targets: { highP99Factor: 3, rejectP99Ms: 1, recoveryMs: 1000 },
@@ -89,6 +90,14 @@ describe('analyseBurst', () => {
       burst: { high: { outcomes: { ok: 20 } }, low: { outcomes: { QUIVER_ERR_QUEUE_FULL: 80 } } },
     });
     expect(out.markdown).toContain('| burst · low | 80 | 100.0% | QUEUE_FULL 80 |');
+    expect(out.markdown).toContain('the event loop alone on CPU 0');
+    expect(
+      analyseBurst(
+        { name: 'x', highFraction: 0.05 },
+        { ...SETUP, pinning: undefined },
+        measured(burst(5, 1, false)),
+      ).markdown,
+    ).toContain('CPUs: not pinned');
     expect(out.warnings).toEqual([]);
   });
 
@@ -108,6 +117,6 @@ describe('analyseBurst', () => {
     const out = analyseBurst({ name: 'x', highFraction: 0.2 }, SETUP, measured(burst(20, 2, false), 1));
     const target = (out.details as { targets: { ok: boolean; actual: string }[] }).targets[2]!;
     expect(target.ok).toBe(true);
-    expect(target.actual).toMatch(/seen by the load generator on the same 2 cores: p99 2\.00 ms/);
+    expect(target.actual).toMatch(/seen by the load generator \(on the runner's core\): p99 2\.00 ms/);
   });
 });

@@ -14,6 +14,7 @@ import {
   type LatencySummary,
 } from './load-stats.ts';
 import { CODES, type LoadResult } from './open-loop.ts';
+import type { Pinning } from './affinity.ts';
 import type { Bucket } from './prom-text.ts';
 import type { ScenarioOutput } from './types.ts';
 
@@ -28,6 +29,8 @@ export interface BurstSetup {
   readonly queue: unknown;
   readonly batching: unknown;
   readonly capacityConnections: number;
+  /** CPU pinning of the run (lib/affinity.ts); undefined when unpinned. */
+  readonly pinning: Pinning | undefined;
   readonly burstFactor: number;
   readonly burstSeconds: number;
   readonly targets: {
@@ -128,7 +131,7 @@ export function analyseBurst(variant: BurstVariant, setup: BurstSetup, m: Measur
       ok: sq.p99BoundMs <= setup.targets.rejectP99Ms,
       actual:
         `${pct(sq.withinTargetCount / sq.count)} of ${sq.count} within ${setup.targets.rejectP99Ms} ms, p99 ≤ ${f2(sq.p99BoundMs)} ms (histogram bucket); ` +
-        `seen by the load generator on the same 2 cores: p99 ${f2(queueFull.p99Ms)} ms, max ${f2(queueFull.maxMs)} ms`,
+        `seen by the load generator (${setup.pinning === undefined ? 'on the same 2 cores' : "on the runner's core"}): p99 ${f2(queueFull.p99Ms)} ms, max ${f2(queueFull.maxMs)} ms`,
     },
     {
       label: `latency back to normal ≤ ${setup.targets.recoveryMs} ms after the burst`,
@@ -166,7 +169,10 @@ export function analyseBurst(variant: BurstVariant, setup: BurstSetup, m: Measur
   };
   const markdown = [
     `Model: tree ensemble of ${setup.model.trees} trees × depth ${setup.model.depth}, evaluated ${setup.model.evaluationsPerRow}× per row (raw onnxruntime, 1 thread: ${f2(m.raw.batch1Ms)} ms at batch 1, ${f2(m.raw.perRowAt8Ms)} ms/row at batch 8). ` +
-      `Serving: 1 runner, batching ${JSON.stringify(setup.batching)}, queue ${JSON.stringify(setup.queue)}.`,
+      `Serving: 1 runner, batching ${JSON.stringify(setup.batching)}, queue ${JSON.stringify(setup.queue)}. ` +
+      (setup.pinning === undefined
+        ? 'CPUs: not pinned (the load generator and the runner compete with the event loop for its core).'
+        : `CPUs: the event loop alone on CPU ${setup.pinning.eventLoopCpu}; the server's ${setup.pinning.otherThreads} other threads (runner, V8/libuv helpers) and the load generator on CPU ${setup.pinning.otherCpus}.`),
     '',
     `Capacity (closed loop, ${setup.capacityConnections} connections): **${m.capacityRps.toFixed(0)} req/s**. Burst: ${offeredRps.toFixed(0)} req/s offered for ${setup.burstSeconds} s ` +
       `(${(offeredRps / m.capacityRps).toFixed(1)}× capacity; generator send lag p99 ${f2(sendLag.p99Ms)} ms), ${(variant.highFraction * 100).toFixed(0)}% with x-priority: 1. ` +

@@ -21,6 +21,7 @@
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { pinProcess } from './affinity.ts';
 import { applyBenchPriority } from './priority.ts';
 
 export interface LoadPhase {
@@ -45,6 +46,8 @@ export interface LoadSpec {
   readonly timeoutMs?: number;
   /** Sockets kept open at most. Default 1024. */
   readonly maxSockets?: number;
+  /** CPUs the generator process is pinned to (taskset list, e.g. "1"); unpinned when absent. */
+  readonly cpus?: string;
 }
 
 /** Error codes of interest, in `LoadResult.code`. */
@@ -84,6 +87,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   applyBenchPriority(child.pid);
+  if (spec.cpus !== undefined && child.pid !== undefined) pinProcess(child.pid, spec.cpus);
   return new Promise<LoadResult>((resolve, reject) => {
     let settled = false;
     child.once('message', (message) => {

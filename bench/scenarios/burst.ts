@@ -18,6 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildTreeEnsemble, type TreeEnsembleSpec } from '../lib/tree-ensemble-model.ts';
+import { pinningWanted, pinServer, type Pinning } from '../lib/affinity.ts';
 import { analyseBurst, type BurstVariant, type Measured } from '../lib/burst-report.ts';
 import { percentile, select } from '../lib/load-stats.ts';
 import { runLoad, type LoadResult, type LoadSpec } from '../lib/open-loop.ts';
@@ -190,13 +191,27 @@ function burstScenario(variant: BurstVariant): Scenario {
       const log = (line: string): void => settings.log(`[burst:${variant.name}] ${line}`);
       const { configPath, modelPath } = await prepareBurst(settings);
       const warnings: string[] = [];
-      const base: Omit<LoadSpec, 'phases' | 'highFraction'> = {
+      const base: Omit<LoadSpec, 'phases' | 'highFraction' | 'cpus'> & { cpus?: string } = {
         url: '',
         bodies: bodies(),
         lowPriority: 2,
         timeoutMs: 10_000,
       };
       const server = await startQuiver({ configPath });
+      let pinning: Pinning | undefined;
+      if (pinningWanted()) {
+        try {
+          pinning = pinServer(server.pid);
+          base.cpus = pinning.otherCpus;
+          log(
+            `pinned: event loop → CPU ${pinning.eventLoopCpu}; other threads and the load generator → CPU ${pinning.otherCpus}`,
+          );
+        } catch (err) {
+          warnings.push(
+            `burst:${variant.name}: could not pin CPUs (taskset): ${(err as Error).message}; measured unpinned`,
+          );
+        }
+      }
       let capacityRps: number;
       let unloaded: LoadResult;
       let burst: LoadResult;
@@ -292,6 +307,7 @@ function burstScenario(variant: BurstVariant): Scenario {
           queue: BURST_QUEUE,
           batching: BURST_BATCHING,
           capacityConnections: CAPACITY_CONNECTIONS,
+          pinning,
           burstFactor: BURST_FACTOR,
           burstSeconds: BURST_SECONDS,
           targets: TARGETS,
