@@ -1,6 +1,6 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { createRecordPackr, readEventTsMs, toRecord } from './record-codec.ts';
+import { createRecordPackr, readEventTsMs, RecordDecoder, toRecord } from './record-codec.ts';
 
 describe('readEventTsMs', () => {
   const packr = createRecordPackr();
@@ -61,3 +61,45 @@ function doubleBE(value: number): Buffer {
   bytes.writeDoubleBE(value);
   return bytes;
 }
+
+describe('RecordDecoder', () => {
+  const packr = createRecordPackr();
+  const records = [
+    toRecord(1_700_000_000_000, [1, 2.5, 'NL', null, true]),
+    toRecord(5, [-3, 0.1, 'a longer string value', false, [0.5, 1.5]]),
+    toRecord(2 ** 33, []),
+  ];
+
+  it('decodes values that are slices of one buffer, as a reply lays them out', () => {
+    // RESP-like framing bytes between the values, so offsets are not 0.
+    const parts = records.map((r) => packr.pack(r));
+    const joined = Buffer.concat(parts.flatMap((p) => [Buffer.from('$12\r\n'), p, Buffer.from('\r\n')]));
+    const slices: Buffer[] = [];
+    let at = 0;
+    for (const p of parts) {
+      at += 5;
+      slices.push(joined.subarray(at, at + p.length));
+      at += p.length + 2;
+    }
+    const decoder = new RecordDecoder();
+    expect(slices.map((s) => decoder.decode(s))).toEqual(records);
+  });
+
+  it('follows values from different buffers, interleaved, and whole buffers', () => {
+    const a = Buffer.concat([Buffer.from('xx'), packr.pack(records[0]), Buffer.from('yy')]);
+    const b = packr.pack(records[1]);
+    const fromA = a.subarray(2, a.length - 2);
+    const decoder = new RecordDecoder();
+    expect([fromA, b, fromA, b].map((s) => decoder.decode(s))).toEqual([
+      records[0],
+      records[1],
+      records[0],
+      records[1],
+    ]);
+  });
+
+  it('throws on bytes that are not one whole record', () => {
+    const bytes = packr.pack(records[0]);
+    expect(() => new RecordDecoder().decode(bytes.subarray(0, bytes.length - 1))).toThrow();
+  });
+});

@@ -27,7 +27,7 @@ import {
 } from '../../redis/client.ts';
 import { connectFailure, storeUnavailable } from '../../redis/errors.ts';
 import type { OnlineStore, ReadResult, StoredRow, WriteResult, WriteRow } from '../online-store.ts';
-import { createRecordPackr, toRecord } from '../record-codec.ts';
+import { createRecordPackr, RecordDecoder, toRecord } from '../record-codec.ts';
 import { chunkGroups, groupBySlot, pipelinePerNode } from './slot-groups.ts';
 
 /** `url`: `redis://[user:password@]host:port[/db]`; or `cluster`: seed node URLs of a Redis Cluster. */
@@ -62,6 +62,7 @@ export class RedisStore implements OnlineStore {
   readonly #redis: ScriptedRedis;
   readonly #cluster: boolean;
   readonly #packr: Packr = createRecordPackr();
+  readonly #decoder = new RecordDecoder();
   readonly #keyRoot: string;
   readonly #metaKey: string;
   readonly #connectTimeoutMs: number;
@@ -126,7 +127,7 @@ export class RedisStore implements OnlineStore {
     const result: ReadResult = new Array<StoredRow | undefined>(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const value = values[i];
-      result[i] = value == null ? undefined : (this.#packr.unpack(value) as StoredRow);
+      result[i] = value == null ? undefined : this.#decoder.decode(value);
     }
     return result;
   }
