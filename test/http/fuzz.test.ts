@@ -83,10 +83,10 @@ function mutate(value: unknown, random: ReturnType<typeof generator>): unknown {
     return out;
   }
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-    for (const key of Object.keys(out)) {
-      if (random.next() < 0.3) out[key] = mutate(out[key], random);
-      if (random.next() < 0.08) delete out[key];
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) {
+      if (random.next() < 0.08) continue; // dropped
+      out[key] = random.next() < 0.3 ? mutate(field, random) : field;
     }
     if (random.next() < 0.1) out[random.pick(ODD_KEYS)] = random.pick(ODD_VALUES);
     return out;
