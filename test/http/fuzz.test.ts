@@ -88,7 +88,11 @@ function mutate(value: unknown, random: ReturnType<typeof generator>): unknown {
       if (random.next() < 0.08) continue; // dropped
       out[key] = random.next() < 0.3 ? mutate(field, random) : field;
     }
-    if (random.next() < 0.1) out[random.pick(ODD_KEYS)] = random.pick(ODD_VALUES);
+    if (random.next() < 0.1) {
+      // defineProperty, so that "__proto__" becomes a real key of the JSON, as a client can send it.
+      const extra = { value: random.pick(ODD_VALUES), enumerable: true, configurable: true, writable: true };
+      Object.defineProperty(out, random.pick(ODD_KEYS), extra);
+    }
     return out;
   }
   return value;
