@@ -30,7 +30,7 @@ const SETUP: BurstSetup = {
   queue: {},
   batching: {},
   capacityConnections: 2,
-  pinning: { eventLoopCpu: 0, otherCpus: '1-1', otherThreads: 14 },
+  pinning: { eventLoopCpu: 0, otherCpus: '1', otherThreads: 14 },
   burstFactor: 10,
   burstSeconds: 1,
   targets: { highP99Factor: 3, rejectP99Ms: 1, recoveryMs: 1000 },

@@ -407,7 +407,7 @@ function serverTimeTarget(limitUs: number, serverTime: HttpRow['serverTime']): T
     `client-observed p99 ≤ ${ms(serverTime.quiverP99Us)}, own ≈ ${ms(serverTime.ownP99Us)}, ` +
     `own p50 ≈ ${ms(serverTime.ownP50Us)}`;
   const buckets = serverTime.measured;
-  const atLimit = buckets?.find((b) => b.le * 1e6 === limitUs);
+  const atLimit = buckets?.find((b) => Math.round(b.le * 1e6) === limitUs);
   const total = buckets === undefined || buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
   if (atLimit !== undefined && total > 0) {
     const within = atLimit.count / total;

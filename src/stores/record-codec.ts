@@ -24,8 +24,8 @@ export function createRecordPackr(): Packr {
  * Decodes stored records given as Buffers. Values that are views into one larger buffer (the
  * values of a Redis MGET reply all are slices of the socket chunk they arrived in) are decoded
  * through ONE view of that whole buffer: msgpackr caches a DataView on the Buffer it reads, so a
- * fresh slice per value cost a DataView and a new property each, ~200 bytes per row and a fifth
- * of what a 100-entity Redis read allocated (sampled heap profile).
+ * fresh slice per value cost a DataView and a new property each, ~120 bytes per row (sampled heap
+ * profile of a 100-entity Redis read: 111 KB allocated per request before, 100 KB after).
  */
 export class RecordDecoder {
   readonly #packr = createRecordPackr();
