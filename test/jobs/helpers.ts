@@ -44,9 +44,16 @@ export async function pollJob(
 }
 
 /** Records quiver:job:settled events while subscribed. */
-export function recordSettlements(): { events: JobSettledEvent[]; stop: () => void } {
+export function recordSettlements(onEvent?: (event: JobSettledEvent) => void): {
+  events: JobSettledEvent[];
+  stop: () => void;
+} {
   const events: JobSettledEvent[] = [];
-  const listener = (message: unknown): void => void events.push(message as JobSettledEvent);
+  // Called synchronously where the job settles, so `onEvent` sees it in order with everything else.
+  const listener = (message: unknown): void => {
+    events.push(message as JobSettledEvent);
+    onEvent?.(message as JobSettledEvent);
+  };
   diagnostics.subscribe('quiver:job:settled', listener);
   return { events, stop: () => diagnostics.unsubscribe('quiver:job:settled', listener) };
 }

@@ -202,11 +202,7 @@ describe('shutdown order with jobs in flight', () => {
       }
       return put(record, ttl);
     };
-    const settled = recordSettlements();
-    const onSettled = (): void => {
-      for (const e of settled.events.splice(0)) runtime.log.push(`job:${e.outcome}`);
-    };
-    const timer = setInterval(onSettled, 1);
+    const settled = recordSettlements((e) => runtime.log.push(`job:${e.outcome}`));
     try {
       const { id } = accepted(await server.post('/v1/models/gbdt/jobs', { entities: { row_id: ['3'] } }));
       expect(id).toBeTruthy();
@@ -218,7 +214,6 @@ describe('shutdown order with jobs in flight', () => {
       expect(runtime.log.filter((e) => e.startsWith('close:'))).toEqual([]);
       openGate();
       await closing;
-      onSettled();
       // The job settled (done, not failed or retried) before the first model closed.
       expect(runtime.log.filter((e) => e.startsWith('job:'))).toEqual(['job:done']);
       expect(runtime.log.indexOf('job:done')).toBeLessThan(
@@ -226,7 +221,6 @@ describe('shutdown order with jobs in flight', () => {
       );
       expect((server.running.jobs.broker as MemoryBroker).depth).toBe(0);
     } finally {
-      clearInterval(timer);
       settled.stop();
       openGate();
     }
