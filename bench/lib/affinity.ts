@@ -5,9 +5,9 @@
  *
  * Why: on a 2-core machine the load generator has to run somewhere. Left to the scheduler, it and
  * the compute-bound runner thread take turns on the event loop's core, and a refusal that costs
- * ~50 µs of CPU is preempted mid-way: measured, 96.0–99.2% of queue-full refusals within 1 ms and
- * 26–41% within 0.1 ms unpinned, against 99.8–99.9% and 64–71% pinned (burst:feasible, alternating
- * runs). Capacity is measured under the same pinning, so 10× stays 10× of what the pinned server
+ * ~50 µs of CPU is preempted mid-way: measured, 97.9–99.2% of queue-full refusals within 1 ms and
+ * 23–41% within 0.1 ms unpinned, against 99.8–100% and 47–89% pinned (a dozen burst runs of
+ * each). Capacity is measured under the same pinning, so 10× stays 10× of what the pinned server
  * can do. `BENCH_PIN=0` turns it off.
  */
 import { execFileSync } from 'node:child_process';
