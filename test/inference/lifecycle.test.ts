@@ -99,6 +99,15 @@ function recordFlushes(model: string): {
   };
 }
 
+/** The value of `quiver_ready` in a /metrics answer. */
+function readyGauge(res: TestResponse): number {
+  const line = res.raw
+    .toString('utf8')
+    .split('\n')
+    .find((l) => l.startsWith('quiver_ready '));
+  return Number(line?.split(' ')[1]);
+}
+
 describe('readiness follows model warm-up', () => {
   it('/readyz 503 and /v2/health/ready 400 until the models are loaded, then 200', async () => {
     const runtime = new ObservedRuntime();
@@ -107,6 +116,8 @@ describe('readiness follows model warm-up', () => {
     const server = await startInferenceServer({ runtime, waitReady: false });
     try {
       await runtime.waiting.promise; // the first model is loading, held at the gate
+      // /metrics tells readiness by itself (a scrape must not depend on someone probing /readyz).
+      expect(readyGauge(await server.get('/metrics'))).toBe(0);
       let settled = false;
       void server.running.modelsReady.then(() => (settled = true));
 
@@ -138,6 +149,7 @@ describe('readiness follows model warm-up', () => {
       gate.resolve();
       await server.running.modelsReady;
       expect(runtime.loaded.map((m) => m.name)).toEqual(['gbdt', 'lr']);
+      expect(readyGauge(await server.get('/metrics'))).toBe(1);
       expect((await server.get('/readyz')).status).toBe(200);
       const ready = await server.get('/v2/health/ready');
       expect(ready.status).toBe(200);

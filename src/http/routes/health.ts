@@ -15,20 +15,28 @@ export function registerHealthRoutes(
   app.get('/healthz', (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/health', (_req, reply) => reply.type('application/json').send('{"status":"ok"}')); // Feast's path
 
-  app.get('/readyz', async (_req, reply) => {
+  /** Runs every check; the failing ones by name. Also sets `quiver_ready`. */
+  const readiness = async (): Promise<Record<string, string>> => {
     const failing: Record<string, string> = {};
     for (const c of deps.checks) {
       const reason = await c.check();
       if (reason !== undefined) failing[c.name] = reason;
     }
+    deps.metrics.ready.set(Object.keys(failing).length === 0 ? 1 : 0);
+    return failing;
+  };
+
+  app.get('/readyz', async (_req, reply) => {
+    const failing = await readiness();
     const ready = Object.keys(failing).length === 0;
-    deps.metrics.ready.set(ready ? 1 : 0);
     return reply.code(ready ? 200 : 503).send(ready ? { status: 'ready' } : { status: 'not_ready', failing });
   });
 
-  app.get('/metrics', async (_req, reply) =>
-    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (_req, reply) => {
+    // Readiness as of this scrape, not as of the last /readyz probe (there may be none).
+    await readiness();
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
 
   app.get('/', (_req, reply) =>
     reply.send({
