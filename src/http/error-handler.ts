@@ -35,6 +35,9 @@ export function errorBody(err: QuiverError): ErrorBody {
     : { error: err.message, code: err.code, details: err.details };
 }
 
+/** Longest path parameter the router accepts (model names, versions, job ids); Fastify's default is 100. */
+export const MAX_PATH_SEGMENT = 256;
+
 /** Turns anything thrown into a QuiverError, recognising Fastify's own client errors. */
 export function toQuiverError(err: unknown, bodyLimitBytes: number): QuiverError {
   if (isQuiverError(err)) return err;
@@ -48,6 +51,15 @@ export function toQuiverError(err: unknown, bodyLimitBytes: number): QuiverError
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: fastifyError.message ?? 'invalid body' });
+    // The router's own refusals, which reach us through Fastify's `frameworkErrors` option.
+    case 'FST_ERR_BAD_URL':
+      return quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: 'the URL path is not valid: check its percent-encoding',
+      });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: `a path segment is longer than ${MAX_PATH_SEGMENT} characters`,
+      });
   }
   if (fastifyError.validation)
     return quiverError('QUIVER_ERR_INVALID_REQUEST', { reason: fastifyError.message ?? 'invalid request' });

@@ -13,7 +13,7 @@ import type { JobService } from '../jobs/job-service.ts';
 import type { ModelManager } from '../serving/model-manager.ts';
 import type { OnlineStore } from '../stores/online-store.ts';
 import { installBodyParsers } from './codec.ts';
-import { installErrorHandlers } from './error-handler.ts';
+import { installErrorHandlers, MAX_PATH_SEGMENT, sendError, toQuiverError } from './error-handler.ts';
 import { FastPath } from './fast-path.ts';
 import type { Guard } from './guard.ts';
 import { installGuard } from './guard-hook.ts';
@@ -56,6 +56,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Per-request logs cost more than the feature lookup itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.maxBodyBytes,
+    maxParamLength: MAX_PATH_SEGMENT,
+    // The router's refusals (bad percent-encoding, an over-long segment) in Quiver's error shape.
+    frameworkErrors: (err, _request, reply) => {
+      sendError(reply, toQuiverError(err, config.server.maxBodyBytes));
+    },
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -401,6 +401,21 @@ describe('routes', () => {
   it('GET on a POST route → 404 QUIVER_ERR_ROUTE_NOT_FOUND', async () => {
     expectError(await server.get('/get-online-features?x=1'), 404, 'QUIVER_ERR_ROUTE_NOT_FOUND');
   });
+
+  it("the router's own refusals come in Quiver's error shape", async () => {
+    // A path parameter over the router's limit (Fastify answered 414 FST_ERR_MAX_PARAM_LENGTH).
+    const long = expectError(
+      await server.get(`/v1/jobs/${'a'.repeat(300)}`),
+      400,
+      'QUIVER_ERR_INVALID_REQUEST',
+    );
+    expect(long.error).toBe('a path segment is longer than 256 characters');
+    // Up to the limit, the route itself answers.
+    expectError(await server.get(`/v1/jobs/${'a'.repeat(256)}`), 404, 'QUIVER_ERR_UNKNOWN_JOB');
+    // A malformed percent-encoding in a parameter (Fastify answered FST_ERR_BAD_URL).
+    const bad = expectError(await server.get('/v1/jobs/%E0%A4%A'), 400, 'QUIVER_ERR_INVALID_REQUEST');
+    expect(bad.error).toContain('percent-encoding');
+  });
 });
 
 describe('POST /push — errors write nothing', () => {
