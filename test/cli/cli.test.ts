@@ -121,10 +121,25 @@ describe('quiver CLI — init, apply, materialize, push', () => {
     config = path.join(repo, 'quiver.config.ts');
   });
 
-  it('init DIR creates a repo', async () => {
+  it('init DIR creates a repo, and its printed next step works as printed', async () => {
     const { code, stdout } = await quiver(['init', repo]);
     expect(code).toBe(0);
     expect(stdout).toContain(`Created ${config} and ${path.join(repo, 'data', 'driver_stats.csv')}`);
+    // From a checkout, the hint is `node <path to bin/quiver.js>`, relative to the new repo.
+    const apply = stdout
+      .split('\n')
+      .find((line) => line.trim().endsWith(' apply'))!
+      .trim();
+    expect(apply).toBe(`node ${path.relative(repo, BIN)} apply`);
+    const [node, script, command] = apply.split(' ');
+    expect(node).toBe('node');
+    const ran = await new Promise<RunResult>((resolve) =>
+      execFile(process.execPath, [script!, command!], { cwd: repo, env: ENV }, (err, out, errOut) =>
+        resolve({ code: err ? Number(err.code) : 0, stdout: out, stderr: errOut }),
+      ),
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain('config is valid.');
   });
 
   it('init refuses to overwrite an existing repo (exit 2)', async () => {

@@ -55,6 +55,17 @@ export async function initRepo(dir: string): Promise<string[]> {
   return [configPath, path.join(dir, 'data', 'driver_stats.csv')];
 }
 
+/**
+ * How to run this CLI again from `dir`: `npx quiver` when it runs from an installed package (a
+ * node_modules path), else `node` and the path of the script that is running now (a checkout),
+ * so the printed next steps work as printed.
+ */
+export function cliCommandFrom(dir: string, script: string = process.argv[1] ?? ''): string {
+  if (script === '' || script.split(path.sep).includes('node_modules')) return 'npx quiver';
+  const relative = path.relative(path.resolve(dir), script);
+  return `node ${/\s/.test(relative) ? JSON.stringify(relative) : relative}`;
+}
+
 export function registerInit(program: Command): void {
   program
     .command('init')
@@ -62,8 +73,9 @@ export function registerInit(program: Command): void {
     .description('create a new feature repo with a sample config and data')
     .action(async (dir: string) => {
       const files = await initRepo(dir);
+      const cli = cliCommandFrom(dir);
       process.stdout.write(
-        `Created ${files.join(' and ')}\n\nNext:\n  cd ${dir}\n  npx quiver apply\n  npx quiver materialize\n  npx quiver serve\n`,
+        `Created ${files.join(' and ')}\n\nNext:\n  cd ${dir}\n  ${cli} apply\n  ${cli} materialize\n  ${cli} serve\n`,
       );
     });
 }
