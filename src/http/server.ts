@@ -56,7 +56,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Per-request logs cost more than the feature lookup itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.maxBodyBytes,
-    maxParamLength: MAX_PATH_SEGMENT,
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT },
     // The router's refusals (bad percent-encoding, an over-long segment) in Quiver's error shape.
     frameworkErrors: (err, _request, reply) => {
       sendError(reply, toQuiverError(err, config.server.maxBodyBytes));
