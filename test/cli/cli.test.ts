@@ -417,6 +417,8 @@ describe('quiver demo', () => {
     expect(health.status).toBe(200);
     expect(stderr()).toContain('Reusing demo data');
     expect(stderr()).not.toContain('Generating');
+    // A clean start: no deprecation or other runtime warnings (Node prints them as "Warning:").
+    expect(stderr()).not.toMatch(/Warning|DEP\d/);
     expect(elapsedMs, `spawn → healthy took ${Math.round(elapsedMs)} ms`).toBeLessThan(2000);
 
     // Same data as the first run: user 1 is still there.
