@@ -15,6 +15,7 @@ import { OnnxRuntime } from '../../src/models/onnx/onnx-runtime.ts';
 import type { Tensor } from '../../src/models/tensor.ts';
 import { expectError, type TestResponse } from '../fixtures/config.ts';
 import {
+  CountingStore,
   ROWS,
   TOLERANCE,
   inferenceConfig,
@@ -161,6 +162,27 @@ describe('readiness follows model warm-up', () => {
       );
     } finally {
       gate.resolve();
+      await server.close();
+    }
+  });
+});
+
+describe('readiness in /metrics', () => {
+  it('a store that does not answer: a scrape still answers, with quiver_ready 0; 1 once it answers', async () => {
+    let answering = false;
+    class SilentStore extends CountingStore {
+      override ready(): Promise<void> {
+        return answering ? Promise.resolve() : new Promise<void>(() => undefined);
+      }
+    }
+    const server = await startInferenceServer({ wrapStore: (store) => new SilentStore(store) });
+    try {
+      const silent = await server.get('/metrics');
+      expect(silent.status).toBe(200);
+      expect(readyGauge(silent)).toBe(0);
+      answering = true;
+      expect(readyGauge(await server.get('/metrics'))).toBe(1);
+    } finally {
       await server.close();
     }
   });

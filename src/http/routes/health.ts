@@ -8,6 +8,16 @@ export interface ReadinessCheck {
   check(): Promise<string | undefined> | string | undefined;
 }
 
+/** How long a /metrics scrape waits for the readiness checks. */
+const SCRAPE_READINESS_WAIT_MS = 250;
+
+/** `promise`'s value, or undefined if it takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export function registerHealthRoutes(
   app: FastifyInstance,
   deps: { metrics: Metrics; checks: readonly ReadinessCheck[]; project: string },
@@ -33,8 +43,10 @@ export function registerHealthRoutes(
   });
 
   app.get('/metrics', async (_req, reply) => {
-    // Readiness as of this scrape, not as of the last /readyz probe (there may be none).
-    await readiness();
+    // Readiness as of this scrape, not as of the last /readyz probe (there may be none). A check
+    // still pending after SCRAPE_READINESS_WAIT_MS (a store that does not answer) counts as not
+    // ready: metrics must stay fast during the outage they are there to show.
+    if ((await within(readiness(), SCRAPE_READINESS_WAIT_MS)) === undefined) deps.metrics.ready.set(0);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
