@@ -11,7 +11,7 @@
  * Body and close listeners are shared functions that find their request's state through `this`,
  * so a request allocates its state object and chunks, and no closures until it must wait.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
@@ -295,17 +295,12 @@ export class FastPath {
     // validation and a megamorphic store into the header map per call (measured ~1% of the CPU).
     // The length must be in it: headers written by writeHead are final, and without a
     // content-length node:http frames the body as chunked (more bytes and work at both ends).
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    res.writeHead(
-      200,
-      encoded.degraded === undefined
-        ? { 'content-type': encoded.contentType, 'content-length': length }
-        : {
-            'content-type': encoded.contentType,
-            'content-length': length,
-            [DEGRADED_HEADER]: encoded.degraded,
-          },
-    );
+    const headers: OutgoingHttpHeaders = {
+      'content-type': encoded.contentType,
+      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+    };
+    if (encoded.degraded !== undefined) headers[DEGRADED_HEADER] = encoded.degraded;
+    res.writeHead(200, headers);
     // A body written into responseBuffers goes back to it once the socket has written it.
     if (typeof body !== 'string' && responseBuffers.owns(body)) {
       res.end(body, () => responseBuffers.release(body));
