@@ -1,6 +1,7 @@
 /** Liveness, readiness, Prometheus metrics, and an index of endpoints for people. */
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../metrics/metrics.ts';
+import { TimeoutError, withTimeout } from '../../timeout.ts';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -10,13 +11,6 @@ export interface ReadinessCheck {
 
 /** How long a /metrics scrape waits for the readiness checks. */
 const SCRAPE_READINESS_WAIT_MS = 250;
-
-/** `promise`'s value, or undefined if it takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 export function registerHealthRoutes(
   app: FastifyInstance,
@@ -46,7 +40,10 @@ export function registerHealthRoutes(
     // Readiness as of this scrape, not as of the last /readyz probe (there may be none). A check
     // still pending after SCRAPE_READINESS_WAIT_MS (a store that does not answer) counts as not
     // ready: metrics must stay fast during the outage they are there to show.
-    if ((await within(readiness(), SCRAPE_READINESS_WAIT_MS)) === undefined) deps.metrics.ready.set(0);
+    await withTimeout(readiness(), SCRAPE_READINESS_WAIT_MS, 'readiness checks').catch((err: unknown) => {
+      if (!(err instanceof TimeoutError)) throw err;
+      deps.metrics.ready.set(0);
+    });
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 

@@ -6,7 +6,7 @@
  */
 import amqp, { type ChannelModel } from 'amqplib';
 import type { Logger } from '../../metrics/logger.ts';
-import { withTimeout } from './timeout.ts';
+import { withTimeout } from '../../timeout.ts';
 
 export interface AmqpLinkOptions<S> {
   /** amqp://user:pass@host:port/vhost */

@@ -29,7 +29,7 @@ import {
 import { CircuitBreaker, type Permit } from '../../resilience/circuit-breaker.ts';
 import { decodeEnvelope, encodeEnvelope, type JobEnvelope } from '../job.ts';
 import { AmqpLink } from './amqp-link.ts';
-import { withTimeout } from './timeout.ts';
+import { withTimeout } from '../../timeout.ts';
 
 export const ATTEMPT_HEADER = 'x-quiver-attempt';
 

@@ -1,4 +1,7 @@
-/** Bounds a promise in time: every call to the broker gets one, so nothing waits forever. */
+/**
+ * Bounds a promise in time, so nothing waits forever: every broker call, and the readiness checks
+ * of a /metrics scrape.
+ */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
 }
