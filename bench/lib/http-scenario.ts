@@ -22,7 +22,14 @@ import {
   type ProfileWindow,
 } from './cpuprofile.ts';
 import { cpuMicrosPerRequest, measureCpu, otherLoadCores, type CpuUsage } from './proc-cpu.ts';
-import { bucketsDelta, quantileBound, scrapeMetrics, type Bucket } from './prom-text.ts';
+import {
+  bucketsDelta,
+  bucketTotal,
+  countWithin,
+  quantileBound,
+  scrapeMetrics,
+  type Bucket,
+} from './prom-text.ts';
 import { startQuiver, type ServerProcess } from './server-process.ts';
 import type { BenchSettings, HttpRow, LimitFigure, ServerFigures, TargetResult } from './types.ts';
 import { runWrk, type LatencyUs, type WrkResult } from './wrk.ts';
@@ -407,10 +414,10 @@ function serverTimeTarget(limitUs: number, serverTime: HttpRow['serverTime']): T
     `client-observed p99 ≤ ${ms(serverTime.quiverP99Us)}, own ≈ ${ms(serverTime.ownP99Us)}, ` +
     `own p50 ≈ ${ms(serverTime.ownP50Us)}`;
   const buckets = serverTime.measured;
-  const atLimit = buckets?.find((b) => Math.round(b.le * 1e6) === limitUs);
-  const total = buckets === undefined || buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
+  const atLimit = buckets === undefined ? undefined : countWithin(buckets, limitUs / 1e6);
+  const total = buckets === undefined ? 0 : bucketTotal(buckets);
   if (atLimit !== undefined && total > 0) {
-    const within = atLimit.count / total;
+    const within = atLimit / total;
     const p99 = quantileBound(buckets!, 0.99);
     return {
       label,

@@ -1,6 +1,15 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { bucketsDelta, histogramDelta, parsePromText, quantileBound, sumOf, valueOf } from './prom-text.ts';
+import {
+  bucketsDelta,
+  bucketTotal,
+  countWithin,
+  histogramDelta,
+  parsePromText,
+  quantileBound,
+  sumOf,
+  valueOf,
+} from './prom-text.ts';
 
 describe('parsePromText', () => {
   it('reads what prom-client writes: labels, histograms, gauges', async () => {
@@ -80,5 +89,22 @@ describe('bucketsDelta and quantileBound', () => {
     expect(quantileBound(buckets, 0.98)).toBe(0.001);
     expect(quantileBound(buckets, 0.99)).toBe(0.01);
     expect(quantileBound(bucketsDelta(after, after, 't_seconds', { code: 'A' }), 0.99)).toBeNaN();
+  });
+});
+
+describe('bucketTotal and countWithin', () => {
+  const buckets = [
+    { le: 0.0005, count: 3 },
+    { le: 0.001, count: 9 },
+    { le: 0.002, count: 10 },
+    { le: Infinity, count: 11 },
+  ];
+  it('count all observations and those within a bound the histogram has', () => {
+    expect(bucketTotal(buckets)).toBe(11);
+    expect(bucketTotal([])).toBe(0);
+    // 1 ms spelled as the product of a computation still finds the 0.001 bucket.
+    expect(countWithin(buckets, 1000 / 1e6)).toBe(9);
+    expect(countWithin(buckets, 0.002)).toBe(10);
+    expect(countWithin(buckets, 0.0015)).toBeUndefined();
   });
 });

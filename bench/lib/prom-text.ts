@@ -102,9 +102,19 @@ export function bucketsDelta(
     .sort((a, b) => a.le - b.le);
 }
 
+/** All observations of cumulative buckets (the last one is `+Inf`); 0 when there are none. */
+export function bucketTotal(buckets: readonly Bucket[]): number {
+  return buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
+}
+
+/** Observations ≤ `seconds` when a bucket has exactly that bound (to the µs), else undefined. */
+export function countWithin(buckets: readonly Bucket[], seconds: number): number | undefined {
+  return buckets.find((b) => Math.round(b.le * 1e6) === Math.round(seconds * 1e6))?.count;
+}
+
 /** The smallest bucket bound holding at least fraction `q` of the observations: ≥ the q-quantile. */
 export function quantileBound(buckets: readonly Bucket[], q: number): number {
-  const total = buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
+  const total = bucketTotal(buckets);
   if (total === 0) return Number.NaN;
   return buckets.find((b) => b.count >= q * total)!.le;
 }

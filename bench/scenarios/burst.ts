@@ -23,7 +23,7 @@ import { analyseBurst, type BurstVariant, type Measured } from '../lib/burst-rep
 import { percentile, select } from '../lib/load-stats.ts';
 import { runLoad, type LoadResult, type LoadSpec } from '../lib/open-loop.ts';
 import { cpuBetween, readCpuTimes } from '../lib/proc-cpu.ts';
-import { bucketsDelta, quantileBound, scrapeMetrics } from '../lib/prom-text.ts';
+import { bucketsDelta, bucketTotal, countWithin, quantileBound, scrapeMetrics } from '../lib/prom-text.ts';
 import { startQuiver, type ServerProcess } from '../lib/server-process.ts';
 import type { BenchSettings, Scenario, ScenarioOutput } from '../lib/types.ts';
 
@@ -288,10 +288,10 @@ function burstScenario(variant: BurstVariant): Scenario {
             code: 'QUIVER_ERR_QUEUE_FULL',
           },
         );
-        const count = buckets.length === 0 ? 0 : buckets[buckets.length - 1]!.count;
+        const count = bucketTotal(buckets);
         serverQueueFull = {
           count,
-          withinTargetCount: buckets.find((b) => b.le === TARGETS.rejectP99Ms / 1000)?.count ?? Number.NaN,
+          withinTargetCount: countWithin(buckets, TARGETS.rejectP99Ms / 1000) ?? Number.NaN,
           p99BoundMs: quantileBound(buckets, 0.99) * 1000,
           buckets,
         };
