@@ -191,27 +191,13 @@ function burstScenario(variant: BurstVariant): Scenario {
       const log = (line: string): void => settings.log(`[burst:${variant.name}] ${line}`);
       const { configPath, modelPath } = await prepareBurst(settings);
       const warnings: string[] = [];
-      const base: Omit<LoadSpec, 'phases' | 'highFraction' | 'cpus'> & { cpus?: string } = {
-        url: '',
+      const base: Omit<LoadSpec, 'phases' | 'highFraction' | 'url'> = {
         bodies: bodies(),
         lowPriority: 2,
         timeoutMs: 10_000,
       };
       const server = await startQuiver({ configPath });
       let pinning: Pinning | undefined;
-      if (pinningWanted()) {
-        try {
-          pinning = pinServer(server.pid);
-          base.cpus = pinning.otherCpus;
-          log(
-            `pinned: event loop → CPU ${pinning.eventLoopCpu}; other threads and the load generator → CPU ${pinning.otherCpus}`,
-          );
-        } catch (err) {
-          warnings.push(
-            `burst:${variant.name}: could not pin CPUs (taskset): ${(err as Error).message}; measured unpinned`,
-          );
-        }
-      }
       let capacityRps: number;
       let unloaded: LoadResult;
       let burst: LoadResult;
@@ -220,6 +206,22 @@ function burstScenario(variant: BurstVariant): Scenario {
       let cpuSeconds: number;
       try {
         await waitForModel(server);
+        // Pinned once the model is ready: its runner threads exist then (a thread started later
+        // would inherit the event loop's CPU).
+        if (pinningWanted()) {
+          try {
+            pinning = pinServer(server.pid);
+            log(
+              `pinned: event loop → CPU ${pinning.eventLoopCpu}; other threads and the load generator → CPU ${pinning.otherCpus}`,
+            );
+          } catch (err) {
+            warnings.push(
+              `burst:${variant.name}: could not pin CPUs (taskset): ${(err as Error).message}; measured unpinned`,
+            );
+          }
+        }
+        const load = (spec: Pick<LoadSpec, 'url' | 'highFraction' | 'phases'>): Promise<LoadResult> =>
+          runLoad({ ...base, ...spec, cpus: pinning?.otherCpus });
         const url = server.url + PATH;
         const check = await fetch(url, {
           method: 'POST',
@@ -233,8 +235,7 @@ function burstScenario(variant: BurstVariant): Scenario {
         log(
           `capacity: closed loop, ${CAPACITY_CONNECTIONS} connections, ${CAPACITY_SECONDS} s (after ${settings.warmupSeconds} s warm-up)`,
         );
-        const cap = await runLoad({
-          ...base,
+        const cap = await load({
           url,
           highFraction: 0,
           phases: [
@@ -251,8 +252,7 @@ function burstScenario(variant: BurstVariant): Scenario {
 
         const light = Math.max(5, Math.round(LIGHT_LOAD * capacityRps));
         log(`unloaded: open loop ${light} req/s for ${UNLOADED_SECONDS} s`);
-        unloaded = await runLoad({
-          ...base,
+        unloaded = await load({
           url,
           // Half high priority: enough samples for a high-priority p99 (priority barely matters
           // at light load, so the mix does not change the baseline otherwise).
@@ -267,8 +267,7 @@ function burstScenario(variant: BurstVariant): Scenario {
         const sampler = sampleRss(server.pid);
         const metricsBefore = await scrapeMetrics(server.url);
         const cpuBefore = readCpuTimes(server.pid);
-        burst = await runLoad({
-          ...base,
+        burst = await load({
           url,
           highFraction: variant.highFraction,
           phases: [
