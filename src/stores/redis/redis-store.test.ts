@@ -129,6 +129,42 @@ describe.skipIf(!redisServerInstalled)('RedisStore against a private redis-serve
     }
   });
 
+  it('sends the reads of one event-loop turn as one MGET, each answered with its own rows', async () => {
+    const store = await RedisStore.create({ url: server.url, project: 'turn' });
+    const admin = new Redis(server.url);
+    try {
+      await store.write('v', [
+        { key: 'a', eventTsMs: 1, values: ['A'] },
+        { key: 'b', eventTsMs: 2, values: ['B'] },
+      ]);
+      await store.write('w', [{ key: 'a', eventTsMs: 3, values: [30] }]);
+      await admin.config('RESETSTAT');
+      // As the HTTP requests of one turn do: each its own read, none awaited before the next.
+      const results = await Promise.all([
+        store.read('v', ['a']),
+        store.read('w', ['a', 'missing']),
+        store.read('v', ['b', 'a']),
+        ...Array.from({ length: 20 }, () => store.read('v', ['b'])),
+      ]);
+      expect(results.slice(0, 3)).toEqual([
+        [[1, 'A']],
+        [[3, 30], undefined],
+        [
+          [2, 'B'],
+          [1, 'A'],
+        ],
+      ]);
+      expect(results.slice(3)).toEqual(Array.from({ length: 20 }, () => [[2, 'B']]));
+      expect(await admin.info('commandstats')).toMatch(/cmdstat_mget:calls=1,/);
+      // A read of a later turn is a batch of its own.
+      expect(await store.read('v', ['a'])).toEqual([[1, 'A']]);
+      expect(await admin.info('commandstats')).toMatch(/cmdstat_mget:calls=2,/);
+    } finally {
+      await store.close();
+      await admin.quit();
+    }
+  });
+
   it('fails fast while Redis hangs or is down, and recovers without being recreated', async () => {
     const store = await RedisStore.create({ url: server.url, project: 'fault' }); // commandTimeoutMs 1000
     try {

@@ -1,7 +1,8 @@
 /**
  * The networked online store: one Redis string per record, key `{prefix}:{project}:{view}:{entityKey}`,
- * value msgpack of `[eventTsMs, ...values]` (record-codec.ts). A read costs one MGET whatever the
- * number of keys; a write sends chunks of rows to one Lua script that skips stale rows atomically.
+ * value msgpack of `[eventTsMs, ...values]` (record-codec.ts). The reads of one event-loop turn
+ * share one MGET whatever their number of keys (read-coalescer.ts); a write sends chunks of rows to
+ * one Lua script that skips stale rows atomically.
  * On a Redis Cluster both are split by hash slot (slot-groups.ts), since a multi-key command must stay
  * within one slot: a read is one MGET per slot, sent to each node as one pipeline. Keys carry no hash
  * tag, so one view's records spread over the whole cluster.
@@ -26,8 +27,9 @@ import {
   type RedisTarget,
 } from '../../redis/client.ts';
 import { connectFailure, storeUnavailable } from '../../redis/errors.ts';
-import type { OnlineStore, ReadResult, StoredRow, WriteResult, WriteRow } from '../online-store.ts';
+import type { OnlineStore, ReadResult, WriteResult, WriteRow } from '../online-store.ts';
 import { createRecordPackr, RecordDecoder, toRecord } from '../record-codec.ts';
+import { ReadCoalescer } from './read-coalescer.ts';
 import { chunkGroups, groupBySlot, pipelinePerNode } from './slot-groups.ts';
 
 /** `url`: `redis://[user:password@]host:port[/db]`; or `cluster`: seed node URLs of a Redis Cluster. */
@@ -47,8 +49,6 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
 /** Rows per script call: large enough to amortise the round trip, small enough not to block Redis. */
 const WRITE_CHUNK_ROWS = 500;
-/** A GET's reply as an MGET's (one shared function: no closure per read). */
-const asList = (value: Buffer | null): (Buffer | null)[] => [value];
 const WRITE_SCRIPT = new URL('./scripts/write-if-newer.lua', import.meta.url);
 
 /** The command `defineCommand` adds; ioredis cannot type it. */
@@ -62,7 +62,7 @@ export class RedisStore implements OnlineStore {
   readonly #redis: ScriptedRedis;
   readonly #cluster: boolean;
   readonly #packr: Packr = createRecordPackr();
-  readonly #decoder = new RecordDecoder();
+  readonly #reads: ReadCoalescer;
   readonly #keyRoot: string;
   readonly #metaKey: string;
   readonly #connectTimeoutMs: number;
@@ -76,6 +76,12 @@ export class RedisStore implements OnlineStore {
     this.#keyRoot = keyRoot;
     this.#metaKey = `${keyRoot}__meta`;
     this.#connectTimeoutMs = connectTimeoutMs;
+    const decoder = new RecordDecoder();
+    this.#reads = new ReadCoalescer(
+      (keys) => this.#fetch(keys),
+      (value) => decoder.decode(value),
+      { fetchError: storeUnavailable },
+    );
   }
 
   static async create(options: RedisStoreOptions): Promise<RedisStore> {
@@ -112,24 +118,11 @@ export class RedisStore implements OnlineStore {
     return new RedisStore(redis, keyRoot, connectTimeoutMs);
   }
 
-  async read(view: string, keys: readonly string[]): Promise<ReadResult> {
-    this.#assertOpen();
-    if (keys.length === 0) return [];
-    const prefix = this.#viewPrefix(view);
-    const redisKeys = new Array<string>(keys.length);
-    for (let i = 0; i < keys.length; i++) redisKeys[i] = prefix + keys[i]!;
-    let values: (Buffer | null)[];
-    try {
-      values = await this.#fetch(redisKeys);
-    } catch (err) {
-      throw storeUnavailable(err);
-    }
-    const result: ReadResult = new Array<StoredRow | undefined>(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const value = values[i];
-      result[i] = value == null ? undefined : this.#decoder.decode(value);
-    }
-    return result;
+  /** Not async: the read's promise is the coalescer's own, with no second one around it. */
+  read(view: string, keys: readonly string[]): Promise<ReadResult> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.#reads.read(this.#viewPrefix(view), keys);
   }
 
   async write(view: string, rows: readonly WriteRow[]): Promise<WriteResult> {
@@ -183,6 +176,7 @@ export class RedisStore implements OnlineStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#reads.flush();
     await Promise.allSettled(this.#pendingWrites);
     try {
       await this.#redis.quit();
@@ -193,15 +187,14 @@ export class RedisStore implements OnlineStore {
   }
 
   /**
-   * One key: a GET, auto-pipelined with the other requests' GETs (one socket write for all). More
-   * keys: an MGET sent at once (`notPipelined`). Auto-pipelined, a 100-key MGET saved no CPU and
-   * kept its pipeline alive long enough to promote 2.5–3.9 MB to the old generation per scavenge
-   * (0.5 MB sent at once): mark-compact pauses of 8–14 ms in the p99 of 100-entity requests
-   * (`--trace-gc-nvp`, one connection). On a cluster, one MGET per hash slot.
+   * The keys of one turn's reads (read-coalescer.ts) as one MGET, sent at once (`notPipelined`):
+   * auto-pipelined, it would wait one more turn for nothing. Auto-pipelined, a 100-key MGET also
+   * kept its pipeline alive long enough to promote 2.5–3.9 MB to the old generation per scavenge:
+   * mark-compact pauses of 8–14 ms in the p99 of 100-entity requests (`--trace-gc-nvp`). On a
+   * cluster, one MGET per hash slot.
    */
   #fetch(redisKeys: string[]): Promise<(Buffer | null)[]> {
     if (this.#cluster) return this.#mgetPerSlot(redisKeys);
-    if (redisKeys.length === 1) return this.#redis.getBuffer(redisKeys[0]!).then(asList);
     return this.#redis.mgetBuffer(redisKeys);
   }
 
@@ -278,6 +271,10 @@ export class RedisStore implements OnlineStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw quiverError('QUIVER_ERR_CLOSED', { component: 'Online store (redis)' });
+    if (this.#closed) throw this.#closedError();
+  }
+
+  #closedError(): Error {
+    return quiverError('QUIVER_ERR_CLOSED', { component: 'Online store (redis)' });
   }
 }
