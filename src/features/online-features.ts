@@ -74,6 +74,10 @@ export class OnlineFeatureService {
       rows[v] = read;
     }
     if (pending) {
+      // One view (the common case): no Promise.all and its bookkeeping around the one read.
+      if (views.length === 1) {
+        return (rows[0] as Promise<ReadResult>).then((only) => this.finish(plan, entities, count, [only]));
+      }
       return Promise.all(rows).then((resolved) => this.finish(plan, entities, count, resolved));
     }
     return this.finish(plan, entities, count, rows as ReadResult[]);
