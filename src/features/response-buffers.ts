@@ -40,6 +40,8 @@ export class ResponseBuffers {
 
   /** True for a body whose memory came from this pool (one to give back once written). */
   owns(body: Buffer): boolean {
+    // Smaller bodies never come from here (acquire): skip the lookup on the common small answer.
+    if (body.byteLength < MIN_POOLED_BYTES) return false;
     const memory = body.buffer;
     return memory instanceof ArrayBuffer && this.#owned.has(memory);
   }
