@@ -1,3 +1,4 @@
+import { setImmediate as turnEnd } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { StoredRow } from '../online-store.ts';
 import { ReadCoalescer } from './read-coalescer.ts';
@@ -26,8 +27,6 @@ function backend(values: Record<string, string>) {
 
 /** Values are JSON arrays here; 'bad' is not a record. */
 const decode = (value: Buffer): StoredRow => JSON.parse(value.toString()) as StoredRow;
-
-const turnEnd = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('ReadCoalescer', () => {
   it('sends the reads of one event-loop turn as one fetch and gives each its own rows', async () => {
