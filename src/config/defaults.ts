@@ -27,6 +27,8 @@ export const DEFAULTS = {
     maxBodyBytes: 1_048_576,
     maxEntitiesPerRequest: 10_000,
     drainTimeoutMs: 10_000,
+    /** Measured in docs/decisions.md ("Answers written per turn"). */
+    writeHoldMicros: 500,
   },
   ttlSeconds: 0,
   maxFutureSeconds: 900,

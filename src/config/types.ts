@@ -147,6 +147,11 @@ export interface ServerConfig {
   maxEntitiesPerRequest?: number;
   /** Graceful drain limit on SIGTERM. */
   drainTimeoutMs?: number;
+  /**
+   * How long (µs) a finished answer on the hot routes may wait to be written together with the
+   * other answers of its event-loop turn (fewer client wake-ups under load). 0 writes each at once.
+   */
+  writeHoldMicros?: number;
 }
 
 export type Scope = 'features:read' | 'features:write' | 'predict' | 'admin';

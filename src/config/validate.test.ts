@@ -343,17 +343,29 @@ describe('validateConfig — defaults and paths', () => {
       maxBodyBytes: 1_048_576,
       maxEntitiesPerRequest: 10_000,
       drainTimeoutMs: 10_000,
+      writeHoldMicros: 500,
     });
   });
 
   it('keeps given server values', () => {
     const c = base();
-    c.server = { port: 0, maxBodyBytes: 2048 };
+    c.server = { port: 0, maxBodyBytes: 2048, writeHoldMicros: 0 };
     expect(validateConfig(c, configPath).server).toMatchObject({
       port: 0,
       maxBodyBytes: 2048,
       host: '127.0.0.1',
+      writeHoldMicros: 0,
     });
+  });
+
+  it('refuses a write hold that is not a whole number of microseconds up to 100 ms', () => {
+    for (const writeHoldMicros of [-1, 0.5, 100_001, '500']) {
+      const c = base();
+      c.server = { writeHoldMicros };
+      expect(issuesOf(c)).toEqual([
+        `expected an integer in [0, 100000], got ${typeof writeHoldMicros} ${JSON.stringify(writeHoldMicros)} at server.writeHoldMicros`,
+      ]);
+    }
   });
 
   it("defaults to LMDB at ./data/online, absolute against the config file's directory", () => {

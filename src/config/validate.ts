@@ -413,6 +413,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     maxBodyBytes: int(issues, s, 'maxBodyBytes', 'server', 1024) ?? ds.maxBodyBytes,
     maxEntitiesPerRequest: int(issues, s, 'maxEntitiesPerRequest', 'server', 1) ?? ds.maxEntitiesPerRequest,
     drainTimeoutMs: int(issues, s, 'drainTimeoutMs', 'server', 0) ?? ds.drainTimeoutMs,
+    writeHoldMicros: int(issues, s, 'writeHoldMicros', 'server', 0, 100_000) ?? ds.writeHoldMicros,
   };
 
   const auth = isObj(c.auth) ? c.auth : {};

@@ -16,10 +16,10 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { responseBuffers } from '../features/response-buffers.ts';
 import { unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
+import { WriteCoalescer } from './write-coalescer.ts';
 
 /** A response ready to write. */
 export interface EncodedResponse {
@@ -69,6 +69,8 @@ export interface FastPathDeps {
   readonly guard?: Guard;
   /** True once the server is draining: new requests get 503. */
   readonly isClosing: () => boolean;
+  /** How long a finished answer may wait for the others of its turn (write-coalescer.ts); 0: none. */
+  readonly writeHoldMs: number;
 }
 
 const FEATURES_PATH = '/get-online-features';
@@ -121,6 +123,12 @@ function onError(this: FastRequest): void {
   this[STATE] = undefined;
 }
 
+/** Counts an answer once it is handed to the socket; its duration runs to that moment. */
+function countWritten(bound: BoundRoute, startedMs: number, nowMs: number): void {
+  bound.ok.inc();
+  bound.duration.observe((nowMs - startedMs) / 1000);
+}
+
 /** The connection closed: if no answer was written, the client left, so its queued work goes. */
 function onResponseClose(this: FastResponse): void {
   const state = this[STATE];
@@ -144,9 +152,11 @@ export class FastPath {
   private readonly features: BoundRoute;
   private readonly predict: BoundRoute;
   private readonly infer: BoundRoute;
+  private readonly writes: WriteCoalescer<BoundRoute>;
 
   constructor(private readonly deps: FastPathDeps) {
     this.maxBodyBytes = deps.maxBodyBytes;
+    this.writes = new WriteCoalescer(deps.writeHoldMs, countWritten);
     this.guard = deps.guard?.active ? deps.guard : undefined;
     const bind = (route: FastRoute): BoundRoute => ({
       route,
@@ -291,22 +301,14 @@ export class FastPath {
   private send(res: ServerResponse, bound: BoundRoute, encoded: EncodedResponse, startedMs: number): void {
     if (res.destroyed) return; // the client left while the answer was computed
     const body = encoded.body;
-    // writeHead with a ready object, as the plain node:http ceiling does: setHeader costs a
-    // validation and a megamorphic store into the header map per call (measured ~1% of the CPU).
-    // The length must be in it: headers written by writeHead are final, and without a
+    // The length must be in the headers: headers written by writeHead are final, and without a
     // content-length node:http frames the body as chunked (more bytes and work at both ends).
     const headers: OutgoingHttpHeaders = {
       'content-type': encoded.contentType,
       'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
     };
     if (encoded.degraded !== undefined) headers[DEGRADED_HEADER] = encoded.degraded;
-    res.writeHead(200, headers);
-    // A body written into responseBuffers goes back to it once the socket has written it.
-    if (typeof body !== 'string' && responseBuffers.owns(body)) {
-      res.end(body, () => responseBuffers.release(body));
-    } else res.end(body);
-    bound.ok.inc();
-    bound.duration.observe((performance.now() - startedMs) / 1000);
+    this.writes.write(res, headers, body, bound, startedMs);
   }
 
   private fail(res: ServerResponse, bound: BoundRoute, err: unknown, startedMs: number): void {

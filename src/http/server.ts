@@ -114,6 +114,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     logger: deps.logger,
     guard: deps.guard,
     isClosing: () => closing,
+    writeHoldMs: config.server.writeHoldMicros / 1000,
   });
   app.addHook('preClose', (done) => {
     closing = true;
