@@ -27,7 +27,7 @@ export const DEFAULTS = {
     maxBodyBytes: 1_048_576,
     maxEntitiesPerRequest: 10_000,
     drainTimeoutMs: 10_000,
-    /** Measured in docs/decisions.md ("Answers written per turn"). */
+    /** Measured in docs/decisions.md ("Answers of one event-loop turn are written together"). */
     writeHoldMicros: 500,
   },
   ttlSeconds: 0,
