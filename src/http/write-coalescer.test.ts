@@ -141,4 +141,24 @@ describe('WriteCoalescer', () => {
     expect(await stays).toEqual({ status: 200, body: 'kept' });
     expect(await gone).toBeInstanceOf(Error);
   });
+
+  it('drops the connection of an answer node:http refuses and still writes the rest of the batch', async () => {
+    const started = await startServer();
+    server = started.server;
+    const refused = post(started.port).catch((err: Error) => err);
+    const fine = post(started.port);
+    const [bad, good] = [await started.next(), await started.next()];
+    const written: string[] = [];
+    const writes = new WriteCoalescer<string>(1000, (tag) => written.push(tag));
+
+    writes.write(bad, { ...headersFor('x'), 'x-broken': 'line\nbreak' }, 'x', 'bad', performance.now());
+    writes.write(good, headersFor('fine'), 'fine', 'good', performance.now());
+    writes.flush();
+
+    expect(written).toEqual(['good']);
+    expect(writes.held).toBe(0);
+    expect(bad.destroyed).toBe(true);
+    expect(await fine).toEqual({ status: 200, body: 'fine' });
+    expect(await refused).toBeInstanceOf(Error);
+  });
 });

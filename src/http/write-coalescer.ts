@@ -86,9 +86,17 @@ export class WriteCoalescer<T> {
     if (count === 0) return;
     const nowMs = performance.now();
     for (let i = 0; i < count; i++) {
-      if (writeAnswer(responses[i]!, this.#headers[i]!, this.#bodies[i]!)) {
-        this.onWritten(this.#tags[i]!, this.#started[i]!, nowMs);
+      const res = responses[i]!;
+      let written: boolean;
+      try {
+        written = writeAnswer(res, this.#headers[i]!, this.#bodies[i]!);
+      } catch (err) {
+        // An answer node:http refuses (a header it rejects) must not keep the others of its batch
+        // from their sockets: its own connection is dropped instead.
+        res.destroy(err as Error);
+        continue;
       }
+      if (written) this.onWritten(this.#tags[i]!, this.#started[i]!, nowMs);
     }
     responses.length = 0;
     this.#headers.length = 0;
