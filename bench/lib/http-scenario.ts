@@ -2,13 +2,18 @@
  * The shared protocol of a server-vs-ceiling HTTP scenario (design §6):
  *
  *   for each round (BENCH_REPEATS):
- *     Quiver alone:  start → warm-up → closed-loop throughput run (server CPU from /proc over exactly
- *                    that run) → 1-connection latency run → stop
- *     ceiling alone: the same, serving Quiver's real response as a fixed buffer
+ *     start Quiver and the ceiling (each its own process; the ceiling serves Quiver's real response
+ *     as a fixed buffer) → warm both up →
+ *     closed-loop throughput in short slices, Quiver and ceiling in turn (Q C, C Q, Q C, ...; server
+ *     CPU from /proc over exactly each slice) → 1-connection latency runs → stop both
  *   then the raw limits in-process (nothing else running), then optionally a profiled Quiver run.
  *
- * Quiver and the ceiling never run together, so they never compete for the two cores; alternating
- * them each round spreads slow drifts of background load over both. Medians are reported.
+ * Only one server is under load at a time, so they never compete for the two cores. The slices
+ * interleave because this machine's speed moves by up to 1.5× from one minute to the next (the
+ * host, not the servers: every function slows alike, native code included): a ratio of two runs
+ * half a minute apart measured the host as much as the servers. Each adjacent (Quiver, ceiling)
+ * pair sees the same host, and the reported ratio is the median of the pairs' ratios (ABBA order,
+ * so neither server always goes first). Other figures are medians over slices or rounds.
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -98,20 +103,33 @@ export async function runHttpScenario(
   const ceilingRuns = emptyRuns();
   let reference: CapturedResponse | undefined;
 
+  const slices = slicesPerRound(settings.seconds);
+  const sliceSeconds = Math.max(1, Math.round(settings.seconds / slices));
   for (let round = 1; round <= settings.repeats; round++) {
     const tag = `round ${round}/${settings.repeats}`;
     const quiver = await startQuiver({ configPath: spec.configPath });
+    let ceiling: ServerProcess | undefined;
     try {
       if (reference === undefined) reference = await checkResponses(spec, quiver, log);
-      await runPhase(spec, settings, quiver, quiverRuns, `${tag} quiver`, log, true);
+      ceiling = await startCeiling(reference);
+      const both = [
+        { server: quiver, runs: quiverRuns, name: 'quiver', scrape: true },
+        { server: ceiling, runs: ceilingRuns, name: 'ceiling', scrape: false },
+      ];
+      for (const phase of both) await warmUp(spec, settings, phase.server, `${tag} ${phase.name}`, log);
+      for (let slice = 0; slice < slices; slice++) {
+        const order = slice % 2 === 0 ? both : [both[1]!, both[0]!];
+        for (const phase of order) {
+          const label = `${tag} slice ${slice + 1}/${slices} ${phase.name}`;
+          await throughputRun(spec, settings, phase.server, phase.runs, sliceSeconds, label, log);
+        }
+      }
+      for (const phase of both) {
+        await latencyRun(spec, settings, phase.server, phase.runs, `${tag} ${phase.name}`, log, phase.scrape);
+      }
     } finally {
       await quiver.stop();
-    }
-    const ceiling = await startCeiling(reference);
-    try {
-      await runPhase(spec, settings, ceiling, ceilingRuns, `${tag} ceiling`, log);
-    } finally {
-      await ceiling.stop();
+      await ceiling?.stop();
     }
   }
 
@@ -134,9 +152,9 @@ export async function runHttpScenario(
     ['ceiling', c],
   ] as const) {
     const spread = (f.requestsPerSecondMax - f.requestsPerSecondMin) / f.requestsPerSecond;
-    if (settings.repeats > 1 && spread > 0.15) {
+    if (f.throughputRuns.length > 1 && spread > 0.15) {
       warnings.push(
-        `${id}: ${name} req/s varied by ${(100 * spread).toFixed(0)}% between rounds (a noisy machine); prefer the CPU µs/request figures`,
+        `${id}: ${name} req/s varied by ${(100 * spread).toFixed(0)}% between slices (a noisy machine); the paired ratio cancels what both servers saw alike`,
       );
     }
   }
@@ -159,7 +177,7 @@ export async function runHttpScenario(
       `${id}: the ceiling's 1-connection p99 exceeded Quiver's: noise dominates the server-time figure`,
     );
   }
-  const ratio = q.requestsPerSecond / c.requestsPerSecond;
+  const ratio = pairedRatio(quiverRuns.throughput, ceilingRuns.throughput);
   const row: HttpRow = {
     scenario: spec.scenario,
     variant: spec.variant,
@@ -209,16 +227,27 @@ async function checkResponses(
   return reference;
 }
 
-async function runPhase(
+/** Throughput slices per round: about two seconds each, as many as `seconds` holds. */
+export function slicesPerRound(seconds: number): number {
+  return Math.max(1, Math.round(seconds / 2));
+}
+
+/**
+ * The median over adjacent (Quiver, ceiling) slice pairs of Quiver's req/s ÷ the ceiling's: each
+ * pair was measured seconds apart, on the same host state.
+ */
+export function pairedRatio(quiver: readonly WrkResult[], ceiling: readonly WrkResult[]): number {
+  const pairs = Math.min(quiver.length, ceiling.length);
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) ratios.push(quiver[i]!.requestsPerSecond / ceiling[i]!.requestsPerSecond);
+  return ratios.length > 0 ? median(ratios) : Number.NaN;
+}
+
+function wrkFor(
   spec: HttpScenarioSpec,
-  settings: BenchSettings,
   server: ServerProcess,
-  runs: PhaseRuns,
-  tag: string,
-  log: (line: string) => void,
-  scrapeServerTime = false,
-): Promise<void> {
-  const wrk = (connections: number, seconds: number): Promise<WrkResult> =>
+): (connections: number, seconds: number) => Promise<WrkResult> {
+  return (connections, seconds) =>
     runWrk({
       url: server.url + spec.path,
       bodies: spec.bodies,
@@ -226,20 +255,57 @@ async function runPhase(
       seconds,
       contentType: spec.contentType,
     });
-  if (settings.warmupSeconds > 0) {
-    const warm = await wrk(settings.connections, settings.warmupSeconds);
-    if (!warm.ok) log(`⚠ warm-up: ${warm.problems.join('; ')}`);
-  }
+}
+
+async function warmUp(
+  spec: HttpScenarioSpec,
+  settings: BenchSettings,
+  server: ServerProcess,
+  tag: string,
+  log: (line: string) => void,
+): Promise<void> {
+  if (settings.warmupSeconds <= 0) return;
+  const warm = await wrkFor(spec, server)(settings.connections, settings.warmupSeconds);
+  if (!warm.ok) log(`⚠ ${tag} warm-up: ${warm.problems.join('; ')}`);
+}
+
+async function throughputRun(
+  spec: HttpScenarioSpec,
+  settings: BenchSettings,
+  server: ServerProcess,
+  runs: PhaseRuns,
+  seconds: number,
+  tag: string,
+  log: (line: string) => void,
+): Promise<void> {
   const background = await otherLoadCores(500, server.pid);
   runs.background.push(background);
-  const { result: throughput, cpu } = await measureCpu(server.pid, () =>
-    wrk(settings.connections, settings.seconds),
+  const { result, cpu } = await measureCpu(server.pid, () =>
+    wrkFor(spec, server)(settings.connections, seconds),
   );
-  runs.throughput.push(throughput);
+  runs.throughput.push(result);
   runs.cpu.push(cpu);
+  log(
+    `${tag}: ${fmtInt(result.requestsPerSecond)} req/s @${settings.connections}c, ` +
+      `CPU ${cpuMicrosPerRequest(cpu, result.requests).toFixed(1)} µs/req ` +
+      `(${((100 * cpu.totalSeconds) / result.durationSeconds).toFixed(0)}% of a core), ` +
+      `p99 ${ms(result.latencyUs.p99)}; other load before: ${background.toFixed(2)} cores` +
+      (result.ok ? '' : `  ⚠ ${result.problems.join('; ')}`),
+  );
+}
+
+async function latencyRun(
+  spec: HttpScenarioSpec,
+  settings: BenchSettings,
+  server: ServerProcess,
+  runs: PhaseRuns,
+  tag: string,
+  log: (line: string) => void,
+  scrapeServerTime: boolean,
+): Promise<void> {
   const before = scrapeServerTime ? await scrapeMetrics(server.url) : undefined;
   const { result: latency, cpu: latencyCpu } = await measureCpu(server.pid, () =>
-    wrk(1, settings.latencySeconds),
+    wrkFor(spec, server)(1, settings.latencySeconds),
   );
   if (before !== undefined) {
     const after = await scrapeMetrics(server.url);
@@ -249,13 +315,9 @@ async function runPhase(
   }
   runs.latency.push(latency);
   runs.latencyCpu.push(latencyCpu);
-  const cpuUs = cpuMicrosPerRequest(cpu, throughput.requests);
   log(
-    `${tag}: ${fmtInt(throughput.requestsPerSecond)} req/s @${settings.connections}c, CPU ${cpuUs.toFixed(1)} µs/req ` +
-      `(${((100 * cpu.totalSeconds) / throughput.durationSeconds).toFixed(0)}% of a core), ` +
-      `p99 ${ms(throughput.latencyUs.p99)} @${settings.connections}c, p99 ${ms(latency.latencyUs.p99)} @1c; ` +
-      `other load before: ${background.toFixed(2)} cores` +
-      (throughput.ok && latency.ok ? '' : `  ⚠ ${[...throughput.problems, ...latency.problems].join('; ')}`),
+    `${tag}: p99 ${ms(latency.latencyUs.p99)} @1c, CPU ${cpuMicrosPerRequest(latencyCpu, latency.requests).toFixed(1)} µs/req` +
+      (latency.ok ? '' : `  ⚠ ${latency.problems.join('; ')}`),
   );
 }
 

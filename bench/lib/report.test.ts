@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTargets } from './http-scenario.ts';
+import { evaluateTargets, pairedRatio, slicesPerRound } from './http-scenario.ts';
 import { renderMarkdown } from './report.ts';
 import type { HttpRow, ScenarioResult, ServerFigures } from './types.ts';
 import type { LatencyUs, WrkResult } from './wrk.ts';
@@ -32,6 +32,27 @@ function figures(rps: number, cpuUs: number, idle: LatencyUs): ServerFigures {
     backgroundCores: [0.05],
   };
 }
+
+describe('pairedRatio', () => {
+  const run = (requestsPerSecond: number) => ({ requestsPerSecond }) as WrkResult;
+
+  it('is the median of the ratios of adjacent slices, not the ratio of the medians', () => {
+    // The host halves both servers' speed in the second pair; the third pair favours the ceiling.
+    const quiver = [run(40_000), run(20_000), run(30_000)];
+    const ceiling = [run(50_000), run(25_000), run(45_000)];
+    expect(pairedRatio(quiver, ceiling)).toBeCloseTo(0.8, 10); // pairs: 0.8, 0.8, 0.67
+    // (The ratio of the medians, 30k / 45k = 0.67, would have compared different host states.)
+  });
+
+  it('pairs only what both sides measured, and is NaN without pairs', () => {
+    expect(pairedRatio([run(10), run(30)], [run(20)])).toBe(0.5);
+    expect(pairedRatio([], [])).toBeNaN();
+  });
+
+  it('cuts each round into slices of about two seconds', () => {
+    expect([1, 2, 5, 6, 10].map(slicesPerRound)).toEqual([1, 1, 3, 3, 5]);
+  });
+});
 
 describe('evaluateTargets', () => {
   const time = (quiverP99Us: number, ceilingP99Us: number) => ({

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fmtInt, ms, timestamp } from './http-scenario.ts';
+import { fmtInt, ms, slicesPerRound, timestamp } from './http-scenario.ts';
 import type { HttpRow, ScenarioResult, TargetResult } from './types.ts';
 import type { LatencyUs } from './wrk.ts';
 
@@ -81,12 +81,14 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
     const s = results[0]!.settings;
     out.push(
       '',
-      `Method: each round starts Quiver alone (\`node bin/quiver.js serve\`, its own process), warms it up for ${s.warmupSeconds} s, ` +
-        `runs \`wrk -t1 -c${conns}\` for ${s.seconds} s (closed loop, peak throughput) and then \`wrk -t1 -c1\` for ${s.latencySeconds} s, and stops it; ` +
-        `then the ceiling gets the same treatment. ${s.repeats} round(s); figures are medians over rounds. ` +
+      `Method: each round starts Quiver (\`node bin/quiver.js serve\`) and the ceiling, each in its own process, warms each up for ${s.warmupSeconds} s, ` +
+        `then runs \`wrk -t1 -c${conns}\` (closed loop, peak throughput) against them in turn, ${slicesPerRound(s.seconds)} slices of ~${Math.max(1, Math.round(s.seconds / slicesPerRound(s.seconds)))} s each ` +
+        '(Q C, C Q, ...: only one server is under load at a time), then `wrk -t1 -c1` against each for ' +
+        `${s.latencySeconds} s, and stops both. ${s.repeats} round(s); figures are medians over slices or rounds. ` +
         "Request bodies rotate over many distinct entity ids. Percentiles are exact, from wrk's own histogram (Lua `done()`).",
       '',
-      '1. Quiver req/s ÷ ceiling req/s. The ceiling is a plain `node:http` server in its own process that reads each request body and answers with ' +
+      '1. Quiver req/s ÷ ceiling req/s: the median over adjacent (Quiver, ceiling) slices of their ratio, so both sides of each ratio ran on the same host state ' +
+        "(this machine's speed moves by up to 1.5× between minutes). The ceiling is a plain `node:http` server in its own process that reads each request body and answers with " +
         'a fixed buffer: a real Quiver response of the scenario, byte for byte (same size, same content type). It is the HTTP limit of this machine for this exchange, measured in the same run.',
       '2. Server CPU time per request: utime+stime of the server process from `/proc/<pid>/stat` over exactly the throughput runs, ÷ requests completed. ' +
         'The steadiest figure on a shared machine: it counts work, not how much CPU the scheduler happened to grant.',
@@ -100,7 +102,7 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
       '6. Server CPU µs per request during the 1-connection runs: the cost of a request served alone; for a server that never waits (LMDB) a steady estimate of its mean server time.',
       '7. Server CPU seconds ÷ wall seconds during the throughput runs (100% = one full core). Well below 100% means the server was not the bottleneck (wrk, the kernel, or other load was).',
       "8. The most CPU other processes used (in cores, of the machine's total) in the 0.5 s before any measured run, while the server idled. Above ~0.3 cores, req/s and latency figures are disturbed.",
-      '9. min–max req/s over rounds: the noise of this machine.',
+      '9. min–max req/s over the throughput slices: the noise of this machine.',
     );
   }
   for (const r of results) if (r.markdown) out.push('', `### ${r.id}`, '', r.markdown);
