@@ -9,11 +9,12 @@
  *   then the raw limits in-process (nothing else running), then optionally a profiled Quiver run.
  *
  * Only one server is under load at a time, so they never compete for the two cores. The slices
- * interleave because this machine's speed moves by up to 1.5× from one minute to the next (the
- * host, not the servers: every function slows alike, native code included): a ratio of two runs
- * half a minute apart measured the host as much as the servers. Each adjacent (Quiver, ceiling)
- * pair sees the same host, and the reported ratio is the median of the pairs' ratios (ABBA order,
- * so neither server always goes first). Other figures are medians over slices or rounds.
+ * interleave because a server's speed on this machine moves by up to 1.5× between runs seconds
+ * apart: partly the host (whole stretches where every function slows alike, native code included),
+ * partly each server's own client wake-up regime (docs/decisions.md). A ratio of two runs half a
+ * minute apart measured those as much as the servers. Each adjacent (Quiver, ceiling) pair shares
+ * the host's state, the median over many pairs damps the rest, and the order alternates (ABBA) so
+ * neither server always goes first. Other figures are medians over slices or rounds.
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -234,7 +235,7 @@ export function slicesPerRound(seconds: number): number {
 
 /**
  * The median over adjacent (Quiver, ceiling) slice pairs of Quiver's req/s ÷ the ceiling's: each
- * pair was measured seconds apart, on the same host state.
+ * pair was measured seconds apart, in the same state of the host.
  */
 export function pairedRatio(quiver: readonly WrkResult[], ceiling: readonly WrkResult[]): number {
   const pairs = Math.min(quiver.length, ceiling.length);

@@ -87,8 +87,8 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
         `${s.latencySeconds} s, and stops both. ${s.repeats} round(s); figures are medians over slices or rounds. ` +
         "Request bodies rotate over many distinct entity ids. Percentiles are exact, from wrk's own histogram (Lua `done()`).",
       '',
-      '1. Quiver req/s ÷ ceiling req/s: the median over adjacent (Quiver, ceiling) slices of their ratio, so both sides of each ratio ran on the same host state ' +
-        "(this machine's speed moves by up to 1.5× between minutes). The ceiling is a plain `node:http` server in its own process that reads each request body and answers with " +
+      '1. Quiver req/s ÷ ceiling req/s: the median over adjacent (Quiver, ceiling) slices of their ratio, so both sides of each ratio ran in the same state of the host ' +
+        "(a server's speed here moves by up to 1.5× between runs seconds apart; see bench/README.md). The ceiling is a plain `node:http` server in its own process that reads each request body and answers with " +
         'a fixed buffer: a real Quiver response of the scenario, byte for byte (same size, same content type). It is the HTTP limit of this machine for this exchange, measured in the same run.',
       '2. Server CPU time per request: utime+stime of the server process from `/proc/<pid>/stat` over exactly the throughput runs, ÷ requests completed. ' +
         'The steadiest figure on a shared machine: it counts work, not how much CPU the scheduler happened to grant.',
