@@ -64,11 +64,20 @@ describe('WriteCoalescer', () => {
     server = undefined;
   });
 
-  it('holds the answers of a turn and writes them together, in order, when the turn ends', async () => {
+  /** `count` requests in flight: their responses on the server, and what each client gets (or its error). */
+  async function inFlight(
+    count: number,
+  ): Promise<{ answers: Promise<Answer | Error>[]; responses: ServerResponse[] }> {
     const started = await startServer();
     server = started.server;
-    const answers = [post(started.port), post(started.port), post(started.port)];
-    const responses = [await started.next(), await started.next(), await started.next()];
+    const answers = Array.from({ length: count }, () => post(started.port).catch((err: Error) => err));
+    const responses: ServerResponse[] = [];
+    for (let i = 0; i < count; i++) responses.push(await started.next());
+    return { answers, responses };
+  }
+
+  it('holds the answers of a turn and writes them together, in order, when the turn ends', async () => {
+    const { answers, responses } = await inFlight(3);
     const written: [string, number][] = [];
     const writes = new WriteCoalescer<string>(1000, (tag, startedMs, nowMs) => {
       expect(nowMs).toBeGreaterThanOrEqual(startedMs);
@@ -91,10 +100,8 @@ describe('WriteCoalescer', () => {
   });
 
   it('writes everything held once the oldest answer has waited its hold time', async () => {
-    const started = await startServer();
-    server = started.server;
-    const answers = [post(started.port), post(started.port)];
-    const [first, second] = [await started.next(), await started.next()];
+    const { answers, responses } = await inFlight(2);
+    const [first, second] = responses as [ServerResponse, ServerResponse];
     let count = 0;
     const writes = new WriteCoalescer<null>(2, () => count++);
 
@@ -105,36 +112,38 @@ describe('WriteCoalescer', () => {
     expect(writes.held).toBe(0);
     expect([first.writableEnded, second.writableEnded]).toEqual([true, true]);
     expect(count).toBe(2);
-    expect((await Promise.all(answers)).map((a) => a.body)).toEqual(['slow', 'next']);
+    expect(await Promise.all(answers)).toEqual([
+      { status: 200, body: 'slow' },
+      { status: 200, body: 'next' },
+    ]);
   });
 
   it('writes each answer at once with a hold time of 0', async () => {
-    const started = await startServer();
-    server = started.server;
-    const answer = post(started.port);
-    const res = await started.next();
+    const {
+      answers: [answer],
+      responses: [res],
+    } = await inFlight(1);
     let count = 0;
     const writes = new WriteCoalescer<null>(0, () => count++);
 
-    writes.write(res, headersFor('now'), 'now', null, performance.now());
-    expect(res.writableEnded).toBe(true);
+    writes.write(res!, headersFor('now'), 'now', null, performance.now());
+    expect(res!.writableEnded).toBe(true);
     expect(writes.held).toBe(0);
     expect(count).toBe(1);
     expect(await answer).toEqual({ status: 200, body: 'now' });
   });
 
   it('skips an answer whose client left while it was held, and writes the others', async () => {
-    const started = await startServer();
-    server = started.server;
-    const gone = post(started.port).catch((err: Error) => err);
-    const stays = post(started.port);
-    const [left, kept] = [await started.next(), await started.next()];
+    const {
+      answers: [gone, stays],
+      responses: [left, kept],
+    } = await inFlight(2);
     const written: string[] = [];
     const writes = new WriteCoalescer<string>(1000, (tag) => written.push(tag));
 
-    writes.write(left, headersFor('lost'), 'lost', 'left', performance.now());
-    writes.write(kept, headersFor('kept'), 'kept', 'kept', performance.now());
-    left.destroy(); // the connection drops before the turn ends
+    writes.write(left!, headersFor('lost'), 'lost', 'left', performance.now());
+    writes.write(kept!, headersFor('kept'), 'kept', 'kept', performance.now());
+    left!.destroy(); // the connection drops before the turn ends
     writes.flush();
 
     expect(written).toEqual(['kept']);
@@ -143,21 +152,20 @@ describe('WriteCoalescer', () => {
   });
 
   it('drops the connection of an answer node:http refuses and still writes the rest of the batch', async () => {
-    const started = await startServer();
-    server = started.server;
-    const refused = post(started.port).catch((err: Error) => err);
-    const fine = post(started.port);
-    const [bad, good] = [await started.next(), await started.next()];
+    const {
+      answers: [refused, fine],
+      responses: [bad, good],
+    } = await inFlight(2);
     const written: string[] = [];
     const writes = new WriteCoalescer<string>(1000, (tag) => written.push(tag));
 
-    writes.write(bad, { ...headersFor('x'), 'x-broken': 'line\nbreak' }, 'x', 'bad', performance.now());
-    writes.write(good, headersFor('fine'), 'fine', 'good', performance.now());
+    writes.write(bad!, { ...headersFor('x'), 'x-broken': 'line\nbreak' }, 'x', 'bad', performance.now());
+    writes.write(good!, headersFor('fine'), 'fine', 'good', performance.now());
     writes.flush();
 
     expect(written).toEqual(['good']);
     expect(writes.held).toBe(0);
-    expect(bad.destroyed).toBe(true);
+    expect(bad!.destroyed).toBe(true);
     expect(await fine).toEqual({ status: 200, body: 'fine' });
     expect(await refused).toBeInstanceOf(Error);
   });
