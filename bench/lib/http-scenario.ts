@@ -105,7 +105,7 @@ export async function runHttpScenario(
   let reference: CapturedResponse | undefined;
 
   const slices = slicesPerRound(settings.seconds);
-  const sliceSeconds = Math.max(1, Math.round(settings.seconds / slices));
+  const seconds = sliceSeconds(settings.seconds);
   for (let round = 1; round <= settings.repeats; round++) {
     const tag = `round ${round}/${settings.repeats}`;
     const quiver = await startQuiver({ configPath: spec.configPath });
@@ -122,7 +122,7 @@ export async function runHttpScenario(
         const order = slice % 2 === 0 ? both : [both[1]!, both[0]!];
         for (const phase of order) {
           const label = `${tag} slice ${slice + 1}/${slices} ${phase.name}`;
-          await throughputRun(spec, settings, phase.server, phase.runs, sliceSeconds, label, log);
+          await throughputRun(spec, settings, phase.server, phase.runs, seconds, label, log);
         }
       }
       for (const phase of both) {
@@ -231,6 +231,11 @@ async function checkResponses(
 /** Throughput slices per round: about two seconds each, as many as `seconds` holds. */
 export function slicesPerRound(seconds: number): number {
   return Math.max(1, Math.round(seconds / 2));
+}
+
+/** The length of one slice (wrk takes whole seconds). */
+export function sliceSeconds(seconds: number): number {
+  return Math.max(1, Math.round(seconds / slicesPerRound(seconds)));
 }
 
 /**
@@ -347,14 +352,7 @@ async function profileRun(
     configPath: spec.configPath,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`],
   });
-  const wrk = (seconds: number): Promise<WrkResult> =>
-    runWrk({
-      url: server.url + spec.path,
-      bodies: spec.bodies,
-      connections: settings.connections,
-      seconds,
-      contentType: spec.contentType,
-    });
+  const wrk = (seconds: number): Promise<WrkResult> => wrkFor(spec, server)(settings.connections, seconds);
   let window: ProfileWindow;
   let measured: WrkResult;
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTargets, pairedRatio, slicesPerRound } from './http-scenario.ts';
+import { evaluateTargets, pairedRatio, sliceSeconds, slicesPerRound } from './http-scenario.ts';
 import { renderMarkdown } from './report.ts';
 import type { HttpRow, ScenarioResult, ServerFigures } from './types.ts';
 import type { LatencyUs, WrkResult } from './wrk.ts';
@@ -51,6 +51,7 @@ describe('pairedRatio', () => {
 
   it('cuts each round into slices of about two seconds', () => {
     expect([1, 2, 5, 6, 10].map(slicesPerRound)).toEqual([1, 1, 3, 3, 5]);
+    expect([1, 2, 5, 6, 10].map(sliceSeconds)).toEqual([1, 2, 2, 2, 2]);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fmtInt, ms, slicesPerRound, timestamp } from './http-scenario.ts';
+import { fmtInt, ms, sliceSeconds, slicesPerRound, timestamp } from './http-scenario.ts';
 import type { HttpRow, ScenarioResult, TargetResult } from './types.ts';
 import type { LatencyUs } from './wrk.ts';
 
@@ -82,7 +82,7 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
     out.push(
       '',
       `Method: each round starts Quiver (\`node bin/quiver.js serve\`) and the ceiling, each in its own process, warms each up for ${s.warmupSeconds} s, ` +
-        `then runs \`wrk -t1 -c${conns}\` (closed loop, peak throughput) against them in turn, ${slicesPerRound(s.seconds)} slices of ~${Math.max(1, Math.round(s.seconds / slicesPerRound(s.seconds)))} s each ` +
+        `then runs \`wrk -t1 -c${conns}\` (closed loop, peak throughput) against them in turn, ${slicesPerRound(s.seconds)} slice(s) of ${sliceSeconds(s.seconds)} s each ` +
         '(Q C, C Q, ...: only one server is under load at a time), then `wrk -t1 -c1` against each for ' +
         `${s.latencySeconds} s, and stops both. ${s.repeats} round(s); figures are medians over slices or rounds. ` +
         "Request bodies rotate over many distinct entity ids. Percentiles are exact, from wrk's own histogram (Lua `done()`).",
