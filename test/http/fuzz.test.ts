@@ -2,8 +2,9 @@
  * Randomised bad input against every POST route a client uses: valid bodies mutated (values swapped
  * for nulls, huge numbers, empty arrays, odd keys like `__proto__`, fields dropped or added),
  * truncated JSON, msgpack, and odd priority/deadline headers. Whatever arrives, the answer is a
- * 2xx or a 4xx with a machine-readable error, never a 5xx; and afterwards the server still answers
- * correctly for a row the mutations cannot reach. The seed is fixed, so a failure replays.
+ * 2xx or a 4xx with a machine-readable error, never a 5xx (but the 504 a request's own 5 ms
+ * deadline can earn on a busy machine); and afterwards the server still answers correctly for a row
+ * the mutations cannot reach. The seed is fixed, so a failure replays.
  */
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,7 +129,13 @@ describe('randomised bad input', () => {
       const text = await res.text();
       statuses.add(res.status);
       const sent = typeof payload === 'string' ? payload : `msgpack of ${JSON.stringify(body)}`;
-      if (res.status >= 500)
+      // A 5 ms deadline the client set itself may pass while a busy machine queues the request: the
+      // documented 504 is then the right answer, not a server fault.
+      const ownDeadline =
+        headers['x-request-timeout-ms'] === '5' &&
+        res.status === 504 &&
+        text.includes('"QUIVER_ERR_DEADLINE_EXCEEDED"');
+      if (res.status >= 500 && !ownDeadline)
         problems.push(`${res.status} ${path} ${sent.slice(0, 200)} → ${text.slice(0, 200)}`);
       else if (res.status >= 400 && !/"(error|code)":/.test(text))
         problems.push(`${res.status} without an error body: ${path} → ${text.slice(0, 200)}`);
