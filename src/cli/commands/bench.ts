@@ -84,7 +84,10 @@ export function registerBench(program: Command): void {
     .argument('[scenario]', 'all | <name> | <name>:<variant> | a comma-separated list')
     .addOption(new Option('--list', 'list the scenarios and exit'))
     .addOption(
-      new Option('--seconds <n>', 'length of each measured throughput run')
+      new Option(
+        '--seconds <n>',
+        'throughput seconds per server and round (features: in ~2 s slices alternating with the ceiling; predict: per level)',
+      )
         .env('BENCH_SECONDS')
         .argParser(parsePositiveInt('--seconds'))
         .default(10),
