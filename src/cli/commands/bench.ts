@@ -86,7 +86,7 @@ export function registerBench(program: Command): void {
     .addOption(
       new Option(
         '--seconds <n>',
-        'throughput seconds per server and round (features: in ~2 s slices alternating with the ceiling; predict: per level)',
+        'seconds of each throughput measurement (features: per server and round, in ~2 s slices alternating with the ceiling)',
       )
         .env('BENCH_SECONDS')
         .argParser(parsePositiveInt('--seconds'))
