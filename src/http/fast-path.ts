@@ -299,7 +299,7 @@ export class FastPath {
   }
 
   private send(res: ServerResponse, bound: BoundRoute, encoded: EncodedResponse, startedMs: number): void {
-    if (res.destroyed) return; // the client left while the answer was computed
+    // A client that left meanwhile is skipped by the coalescer (it checks at the write itself).
     const body = encoded.body;
     // The length must be in the headers: headers written by writeHead are final, and without a
     // content-length node:http frames the body as chunked (more bytes and work at both ends).
