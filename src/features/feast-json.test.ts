@@ -80,10 +80,17 @@ describe('feastJson', () => {
     await store.write('shops', [{ key: 's1\u001fEU', eventTsMs: NOW - 5000, values: [12.5, 'Shop "One"'] }]);
     const service = new OnlineFeatureService(registry, store, () => NOW);
 
-    const refs = ['users:*', 'shops:*', 'derived:*'];
-    for (let trial = 0; trial < 60; trial++) {
-      const count = 1 + Math.floor(random() * 40);
-      const picked = refs.filter(() => random() < 0.7);
+    const wildcards = ['users:*', 'shops:*', 'derived:*'];
+    const single = ['users:n', 'users:f32', 'users:label', 'shops:sales', 'derived:ratio', 'users:emb'];
+    for (let trial = 0; trial < 120; trial++) {
+      // Half the trials are single-entity answers, where each view's parts are written once and copied.
+      const count = random() < 0.5 ? 1 : 1 + Math.floor(random() * 40);
+      // Whole views, or single features in a shuffled order so one view's columns are interleaved
+      // with another's.
+      const picked =
+        random() < 0.5
+          ? wildcards.filter(() => random() < 0.7)
+          : single.filter(() => random() < 0.7).sort(() => random() - 0.5);
       if (picked.length === 0) picked.push('users:n');
       const plan = service.planFor({ features: picked });
       const entities: Record<string, unknown[]> = {

@@ -1,8 +1,10 @@
 /**
  * The /get-online-features JSON response, written as bytes straight from the stored rows (see
  * json-bytes.ts for why bytes, not a string): no intermediate document, each view's timestamps
- * formatted once and copied for its other features, names and all-PRESENT/epoch arrays
- * pre-encoded. Produces exactly JSON.stringify(buildFeastResponse(result, full)); a property test
+ * formatted once and copied for its other features (and, when all are PRESENT, its whole
+ * statuses-timestamps tail with the next column's opening: one copy per feature), the plan's
+ * column facts flattened into typed arrays once, names and all-PRESENT/epoch arrays pre-encoded.
+ * Produces exactly JSON.stringify(buildFeastResponse(result, full)); a property test
  * holds it to that.
  */
 import type { FeatureType } from '../config/types.ts';
@@ -45,19 +47,40 @@ class RepeatCache {
 const allPresent = new RepeatCache('"PRESENT"');
 const allEpoch = new RepeatCache(EPOCH);
 
-interface PlanJson {
+/** What the writer needs of a plan, flattened once so the column loop chases no objects. */
+interface PlanLayout {
   /** `"a","b",...` of the plan's short and full feature names. */
   readonly shortNames: Buffer;
   readonly fullNames: Buffer;
+  /** Per column: its view slot when stored, -1 when computed on demand. */
+  readonly viewSlots: Int32Array;
+  /** Per column: the stored value's index in its row (stored columns). */
+  readonly valueIndexes: Int32Array;
+  /** Per column: 1 when the type is a number written by JsonBytes#number. */
+  readonly numeric: Uint8Array;
+  readonly types: readonly FeatureType[];
+  /** Per view slot: its TTL in ms (0: none). */
+  readonly ttls: Float64Array;
 }
-const planJson = new WeakMap<ServingPlan, PlanJson>();
+const layouts = new WeakMap<ServingPlan, PlanLayout>();
 
-function namesOf(plan: ServingPlan): PlanJson {
-  let cached = planJson.get(plan);
+function layoutOf(plan: ServingPlan): PlanLayout {
+  let cached = layouts.get(plan);
   if (cached === undefined) {
     const list = (names: readonly string[]): Buffer => bytes(names.map((n) => JSON.stringify(n)).join(','));
-    cached = { shortNames: list(plan.names), fullNames: list(plan.fullNames) };
-    planJson.set(plan, cached);
+    const { columns } = plan;
+    cached = {
+      shortNames: list(plan.names),
+      fullNames: list(plan.fullNames),
+      viewSlots: Int32Array.from(columns, (c) => (c.source.kind === 'stored' ? c.source.viewSlot : -1)),
+      valueIndexes: Int32Array.from(columns, (c) => (c.source.kind === 'stored' ? c.source.valueIndex : -1)),
+      numeric: Uint8Array.from(columns, (c) =>
+        c.type === 'int64' || c.type === 'float32' || c.type === 'float64' ? 1 : 0,
+      ),
+      types: columns.map((c) => c.type),
+      ttls: Float64Array.from(plan.views, (v) => v.view.ttlMs),
+    };
+    layouts.set(plan, cached);
   }
   return cached;
 }
@@ -107,13 +130,13 @@ function writeValue(w: JsonBytes, type: FeatureType, value: unknown): void {
 
 function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: boolean): void {
   const { plan, count, rows, nowMs } = result;
-  const names = namesOf(plan);
+  const layout = layoutOf(plan);
   w.raw(HEAD);
   for (const key of result.outputKeys) {
     w.string(key);
     w.comma();
   }
-  w.raw(fullNames ? names.fullNames : names.shortNames);
+  w.raw(fullNames ? layout.fullNames : layout.shortNames);
   w.raw(NAMES_END);
 
   const presentJson = allPresent.get(count);
@@ -133,105 +156,114 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
     w.byte(CLOSE_OBJECT);
   }
 
-  resetRanges(plan.views.length);
+  resetViewParts(plan.views.length);
+  const { viewSlots, valueIndexes, numeric, types, ttls } = layout;
+  const last = viewSlots.length - 1;
   let computedAt: [number, number] | undefined;
   const codes = scratchCodes(count);
-  for (let c = 0; c < plan.columns.length; c++) {
-    const column = plan.columns[c]!;
-    const source = column.source;
-    w.raw(c > 0 || result.outputKeys.length > 0 ? NEXT_VALUES : VALUES);
+  // True when the previous column's copied joint already wrote this column's `,{"values":[`.
+  let opened = false;
+  for (let c = 0; c <= last; c++) {
+    if (!opened) w.raw(c > 0 || result.outputKeys.length > 0 ? NEXT_VALUES : VALUES);
+    opened = false;
+    const slot = viewSlots[c]!;
+    if (slot < 0) {
+      computedAt = writeOnDemandColumn(w, result, plan.columns[c]!, codes, presentJson, computedAt);
+      continue;
+    }
+    const viewRows = rows[slot]!;
+    const valueIndex = valueIndexes[c]!;
+    const ttlMs = ttls[slot]!;
+    const isNumber = numeric[c] === 1;
     let allOk = true;
-    if (source.kind === 'stored') {
-      const view = plan.views[source.viewSlot]!.view;
-      const viewRows = rows[source.viewSlot]!;
-      const valueIndex = source.valueIndex;
-      const type = column.type;
-      const numeric = type === 'int64' || type === 'float32' || type === 'float64';
-      for (let i = 0; i < count; i++) {
-        const row = viewRows[i];
-        const status = statusOf(row, valueIndex, view.ttlMs, nowMs);
-        codes[i] = status;
-        if (status !== PRESENT) allOk = false;
-        if (i > 0) w.comma();
-        if (status === NOT_FOUND || status === NULL_VALUE) w.raw(NULL);
-        else if (numeric) w.number(row![valueIndex + 1] as number);
-        else writeValue(w, type, row![valueIndex + 1]);
+    for (let i = 0; i < count; i++) {
+      const row = viewRows[i];
+      const status = statusOf(row, valueIndex, ttlMs, nowMs);
+      codes[i] = status;
+      if (status !== PRESENT) allOk = false;
+      if (i > 0) w.comma();
+      if (status === NOT_FOUND || status === NULL_VALUE) w.raw(NULL);
+      else if (isNumber) w.number(row![valueIndex + 1] as number);
+      else writeValue(w, types[c]!, row![valueIndex + 1]);
+    }
+    if (allOk) {
+      const joint = viewJoints[slot];
+      if (joint !== undefined) {
+        // The view's all-PRESENT tail with the next column's opening, written by its first column.
+        if (c < last) {
+          w.raw(joint);
+          opened = true;
+        } else w.raw(joint.subarray(0, joint.length - NEXT_VALUES.length));
+        continue;
       }
-      writeStoredTail(w, source.viewSlot, allOk ? presentJson : undefined, codes, count, viewRows);
-    } else {
-      const computed = result.onDemand[source.odfvSlot]!;
-      const output = computed.columns[source.outputIndex]!;
-      for (let i = 0; i < count; i++) {
-        const status = computed.statuses[i] as StatusCode;
-        const v = output[i]!;
-        const shown: StatusCode = status === NOT_FOUND ? NOT_FOUND : Number.isFinite(v) ? status : NULL_VALUE;
-        codes[i] = shown;
-        if (shown !== PRESENT) allOk = false;
-        if (i > 0) w.comma();
-        if (shown === NOT_FOUND || shown === NULL_VALUE) w.raw(NULL);
-        else w.number(onDemandValue(column.type, v));
-      }
-      writeStatuses(w, allOk ? presentJson : undefined, codes, count);
-      w.raw(TIMESTAMPS);
-      if (computedAt !== undefined) w.copyWithin(computedAt[0], computedAt[1]);
-      else {
-        const start = w.position;
-        w.byte(OPEN);
-        for (let i = 0; i < count; i++) {
-          if (i > 0) w.comma();
-          w.timestamp(nowMs);
-        }
-        w.byte(CLOSE);
-        computedAt = [start, w.position];
-      }
-      w.byte(CLOSE_OBJECT);
+    }
+    const tailStart = w.position;
+    writeStatuses(w, allOk ? presentJson : undefined, codes, count);
+    w.raw(TIMESTAMPS);
+    writeViewTimestamps(w, slot, viewRows, count);
+    w.byte(CLOSE_OBJECT);
+    if (allOk && c < last) {
+      w.raw(NEXT_VALUES);
+      opened = true;
+      viewJoints[slot] = w.view(tailStart, w.position);
     }
   }
   w.raw(TAIL);
 }
 
-/**
- * Per view slot, where its parts were first written in this response, to copy them for its other
- * features: [timestamps start, end, all-PRESENT tail start, end]; -1 while not yet written.
- */
-let ranges = new Int32Array(64);
-function resetRanges(views: number): void {
-  if (ranges.length < 4 * views) ranges = new Int32Array(4 * views);
-  ranges.fill(-1, 0, 4 * views);
+function writeOnDemandColumn(
+  w: JsonBytes,
+  result: OnlineFeaturesResult,
+  column: ServingPlan['columns'][number],
+  codes: Uint8Array,
+  presentJson: Buffer,
+  computedAt: [number, number] | undefined,
+): [number, number] {
+  const { count, nowMs } = result;
+  const source = column.source as { readonly odfvSlot: number; readonly outputIndex: number };
+  const computed = result.onDemand[source.odfvSlot]!;
+  const output = computed.columns[source.outputIndex]!;
+  let allOk = true;
+  for (let i = 0; i < count; i++) {
+    const status = computed.statuses[i] as StatusCode;
+    const v = output[i]!;
+    const shown: StatusCode = status === NOT_FOUND ? NOT_FOUND : Number.isFinite(v) ? status : NULL_VALUE;
+    codes[i] = shown;
+    if (shown !== PRESENT) allOk = false;
+    if (i > 0) w.comma();
+    if (shown === NOT_FOUND || shown === NULL_VALUE) w.raw(NULL);
+    else w.number(onDemandValue(column.type, v));
+  }
+  writeStatuses(w, allOk ? presentJson : undefined, codes, count);
+  w.raw(TIMESTAMPS);
+  if (computedAt !== undefined) w.copyWithin(computedAt[0], computedAt[1]);
+  else {
+    const start = w.position;
+    w.byte(OPEN);
+    for (let i = 0; i < count; i++) {
+      if (i > 0) w.comma();
+      w.timestamp(nowMs);
+    }
+    w.byte(CLOSE);
+    computedAt = [start, w.position];
+  }
+  w.byte(CLOSE_OBJECT);
+  return computedAt;
 }
 
 /**
- * Writes `],"statuses":[...],"event_timestamps":[...]}` after a stored column's values. A view's
- * features share their timestamps, and when all are PRESENT the whole tail too: the first column
- * writes it, the others copy it (one copy per feature instead of five writes).
+ * Per view slot, parts of this response written once and copied for the view's other features
+ * (a view's features share their timestamps): the all-PRESENT "joint" (statuses, timestamps and
+ * the next column's `,{"values":[`), one copy per feature instead of five writes; and where its
+ * timestamp array was first written ([start, end], -1 while not yet).
  */
-function writeStoredTail(
-  w: JsonBytes,
-  slot: number,
-  allPresentJson: Buffer | undefined,
-  codes: Uint8Array,
-  count: number,
-  viewRows: OnlineFeaturesResult['rows'][number],
-): void {
-  const at = 4 * slot;
-  if (allPresentJson !== undefined && ranges[at + 2]! >= 0) {
-    w.copyWithin(ranges[at + 2]!, ranges[at + 3]!);
-    return;
-  }
-  const tailStart = w.position;
-  writeStatuses(w, allPresentJson, codes, count);
-  w.raw(TIMESTAMPS);
-  if (ranges[at]! >= 0) w.copyWithin(ranges[at]!, ranges[at + 1]!);
-  else {
-    ranges[at] = w.position;
-    writeViewTimestamps(w, viewRows, count);
-    ranges[at + 1] = w.position;
-  }
-  w.byte(CLOSE_OBJECT);
-  if (allPresentJson !== undefined) {
-    ranges[at + 2] = tailStart;
-    ranges[at + 3] = w.position;
-  }
+let viewJoints: (Uint8Array | undefined)[] = [];
+let timestampRanges = new Int32Array(64);
+function resetViewParts(views: number): void {
+  if (viewJoints.length < views) viewJoints = new Array<Uint8Array | undefined>(views);
+  viewJoints.fill(undefined, 0, views);
+  if (timestampRanges.length < 2 * views) timestampRanges = new Int32Array(2 * views);
+  timestampRanges.fill(-1, 0, 2 * views);
 }
 
 function writeStatuses(
@@ -255,9 +287,16 @@ function writeStatuses(
 
 function writeViewTimestamps(
   w: JsonBytes,
+  slot: number,
   viewRows: OnlineFeaturesResult['rows'][number],
   count: number,
 ): void {
+  const at = 2 * slot;
+  if (timestampRanges[at]! >= 0) {
+    w.copyWithin(timestampRanges[at]!, timestampRanges[at + 1]!);
+    return;
+  }
+  timestampRanges[at] = w.position;
   w.byte(OPEN);
   for (let i = 0; i < count; i++) {
     if (i > 0) w.comma();
@@ -266,6 +305,7 @@ function writeViewTimestamps(
     else w.timestamp(row[0] as number);
   }
   w.byte(CLOSE);
+  timestampRanges[at + 1] = w.position;
 }
 
 /** Status codes of one column, in a buffer reused across columns and requests (no allocation). */
