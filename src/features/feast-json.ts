@@ -10,7 +10,7 @@
 import type { FeatureType } from '../config/types.ts';
 import { JsonBytes } from './json-bytes.ts';
 import type { OnlineFeaturesResult } from './online-features.ts';
-import type { ServingPlan } from './plan.ts';
+import type { ColumnSource, ServingPlan } from './plan.ts';
 import { NOT_FOUND, NULL_VALUE, PRESENT, statusOf, type StatusCode } from './status.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -168,7 +168,10 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
     opened = false;
     const slot = viewSlots[c]!;
     if (slot < 0) {
-      computedAt = writeOnDemandColumn(w, result, plan.columns[c]!, codes, presentJson, computedAt);
+      const { source, type } = plan.columns[c]!;
+      if (source.kind === 'onDemand') {
+        computedAt = writeOnDemandColumn(w, result, source, type, codes, presentJson, computedAt);
+      }
       continue;
     }
     const viewRows = rows[slot]!;
@@ -214,13 +217,13 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
 function writeOnDemandColumn(
   w: JsonBytes,
   result: OnlineFeaturesResult,
-  column: ServingPlan['columns'][number],
+  source: Extract<ColumnSource, { kind: 'onDemand' }>,
+  type: FeatureType,
   codes: Uint8Array,
   presentJson: Buffer,
   computedAt: [number, number] | undefined,
 ): [number, number] {
   const { count, nowMs } = result;
-  const source = column.source as { readonly odfvSlot: number; readonly outputIndex: number };
   const computed = result.onDemand[source.odfvSlot]!;
   const output = computed.columns[source.outputIndex]!;
   let allOk = true;
@@ -232,7 +235,7 @@ function writeOnDemandColumn(
     if (shown !== PRESENT) allOk = false;
     if (i > 0) w.comma();
     if (shown === NOT_FOUND || shown === NULL_VALUE) w.raw(NULL);
-    else w.number(onDemandValue(column.type, v));
+    else w.number(onDemandValue(type, v));
   }
   writeStatuses(w, allOk ? presentJson : undefined, codes, count);
   w.raw(TIMESTAMPS);
