@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../examples/fraud/generate.ts';
 import { JsonBytes } from './json-bytes.ts';
+import { responseBuffers } from './response-buffers.ts';
 
 function written(write: (w: JsonBytes) => void, initialBytes?: number): string {
   const w = new JsonBytes(initialBytes);
@@ -138,12 +139,35 @@ describe('JsonBytes', () => {
     expect(w.take().toString('utf8')).toBe('[1,2],[1,2],[1,2]');
   });
 
+  it('hands out answers that later answers never overwrite, across slabs and after a large one', () => {
+    const w = new JsonBytes(64);
+    const kept: { bytes: Buffer; text: string }[] = [];
+    for (let i = 0; i < 200; i++) {
+      // Sizes around the slab's, so answers end near, at and past its end; every 50th is a large one.
+      const text = i % 50 === 49 ? 'L'.repeat(20_000 + i) : `answer ${i} ${'x'.repeat((i * 7) % 90)}`;
+      w.byte(0x5b);
+      w.string(text);
+      const end = w.position;
+      w.comma();
+      w.copyWithin(1, end);
+      w.byte(0x5d);
+      kept.push({ bytes: w.take(), text: JSON.stringify([text, text]) });
+    }
+    for (const { bytes, text } of kept) expect(bytes.toString('utf8')).toBe(text);
+    // Large answers come from the recycled pool, so the server can give them back once sent.
+    expect(responseBuffers.owns(kept[49]!.bytes)).toBe(true);
+    expect(responseBuffers.owns(kept[48]!.bytes)).toBe(false);
+  });
+
   it('reset() drops a half-written response', () => {
     const w = new JsonBytes();
+    w.ascii('[1]');
+    const first = w.take();
     w.ascii('{"half":');
     w.reset();
     w.ascii('{}');
     expect(w.take().toString('utf8')).toBe('{}');
+    expect(first.toString('utf8')).toBe('[1]');
   });
 
   it('writes event times as quoted RFC 3339, the extended years through the string form', () => {
