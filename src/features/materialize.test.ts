@@ -103,7 +103,8 @@ describe('materialize', () => {
       { line: 4, reason: 'column "avg_amount_30d": expected float32 (finite number), got string "abc"' },
       {
         line: 6,
-        reason: 'column "user_id": expected join key (non-empty string or safe integer), got string ""',
+        reason:
+          'column "user_id": expected join key (a non-empty string (at most 1024 UTF-8 bytes) or a safe integer), got string ""',
       },
       { line: 7, reason: 'expected 6 fields as in the header, got 4' },
       {

@@ -8,7 +8,7 @@ import type { Registry } from '../config/registry.ts';
 import { quiverError } from '../errors.ts';
 import type { OnlineStore, ReadResult } from '../stores/online-store.ts';
 import { runTransform, type TransformOutput } from '../transforms/run-transform.ts';
-import { joinKeyParts, keyPart } from './entity-key.ts';
+import { describeKey, joinKeyParts, KEY_EXPECTED, keyBytes, keyPart, MAX_KEY_BYTES } from './entity-key.ts';
 import { PlanCache, type OnDemandRead, type ServingPlan } from './plan.ts';
 import { NULL_VALUE, PRESENT, statusOf, worseStatus, type StatusCode } from './status.ts';
 
@@ -145,8 +145,8 @@ export function checkEntities(plan: ServingPlan, entities: EntityColumns, maxEnt
 function invalidKey(joinKey: string, index: number, value: unknown): never {
   throw quiverError('QUIVER_ERR_INVALID_VALUE', {
     field: `entities.${joinKey}[${index}]`,
-    expected: 'a non-empty string or an integer',
-    actual: value === null ? 'null' : typeof value === 'string' ? 'an empty string' : typeof value,
+    expected: KEY_EXPECTED,
+    actual: describeKey(value),
   });
 }
 
@@ -165,7 +165,15 @@ export function entityKeys(joinKeys: readonly string[], entities: EntityColumns,
       const value = entities[joinKeys[k]!]![i];
       parts[k] = keyPart(value) ?? invalidKey(joinKeys[k]!, i, value);
     }
-    keys[i] = joinKeyParts(parts);
+    const key = joinKeyParts(parts);
+    if (key === undefined) {
+      throw quiverError('QUIVER_ERR_INVALID_VALUE', {
+        field: `entities.${joinKeys.join('+')}[${i}]`,
+        expected: `a composite key of at most ${MAX_KEY_BYTES} UTF-8 bytes`,
+        actual: `a key of ${keyBytes(parts)} bytes`,
+      });
+    }
+    keys[i] = key;
   }
   return keys;
 }

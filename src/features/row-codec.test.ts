@@ -119,10 +119,14 @@ describe('createRowCodec', () => {
     expect(bad(codec.decode({ ts: base.ts, n: '1' }, 5))).toMatchObject({
       line: 5,
       column: 'user_id',
-      reason: 'column "user_id": expected join key (non-empty string or safe integer), got nothing',
+      reason:
+        'column "user_id": expected join key (a non-empty string (at most 1024 UTF-8 bytes) or a safe integer), got nothing',
     });
     expect(bad(codec.decode({ ...base, user_id: '' }, 5)).column).toBe('user_id');
     expect(bad(codec.decode({ ...base, user_id: 1.5 }, 5)).column).toBe('user_id');
+    // Longer than any store can key (LMDB: 1,978 bytes): a bad row, not a failed write later.
+    expect(bad(codec.decode({ ...base, user_id: 'é'.repeat(513) }, 5)).column).toBe('user_id');
+    expect(good(codec.decode({ ...base, user_id: 'é'.repeat(512) }, 5)).key).toHaveLength(512);
   });
 
   it('makes a row with a missing or unparseable timestamp bad', () => {
@@ -174,6 +178,12 @@ describe('createRowCodec', () => {
     expect(a.key).toBe('77\u001fDE');
     expect(b.key).toBe(a.key);
     expect(bad(merchant.decode({ merchant_id: 77, ts: base.ts }, 4)).column).toBe('country');
+    // Parts each short enough, together too long.
+    const long = bad(
+      merchant.decode({ merchant_id: 'm'.repeat(600), country: 'c'.repeat(600), ts: base.ts }, 5),
+    );
+    expect(long).toMatchObject({ line: 5, column: 'merchant_id+country' });
+    expect(long.reason).toContain('a key of 1201 bytes');
   });
 
   it('checks a header once: required columns vs. missing features', () => {

@@ -12,7 +12,7 @@
 import type { FeatureType } from '../config/types.ts';
 import type { FeatureViewInfo } from '../config/registry.ts';
 import type { WriteRow } from '../stores/online-store.ts';
-import { joinKeyParts, keyPart } from './entity-key.ts';
+import { joinKeyParts, KEY_EXPECTED, keyBytes, keyPart } from './entity-key.ts';
 import { coerceValue, describe, isNullish, parseTimestampMs } from './values.ts';
 
 /** A record that could not be turned into a WriteRow. `line` is the source's line/row number. */
@@ -65,7 +65,7 @@ export function badRow(line: number, column: string, expected: string, actual: s
   };
 }
 
-const JOIN_KEY_EXPECTED = 'join key (non-empty string or safe integer)';
+const JOIN_KEY_EXPECTED = `join key (${KEY_EXPECTED})`;
 const TIMESTAMP_EXPECTED = 'timestamp (ISO-8601, epoch number or Date)';
 
 /** A time for a message: ISO-8601 when Date can show it. */
@@ -136,7 +136,11 @@ class CompiledRowCodec implements RowCodec {
       if (!coerced.ok) return badRow(line, features[i]!, coerced.expected, coerced.actual);
       values[i] = coerced.value;
     }
-    return { key: joinKeyParts(parts), eventTsMs, values };
+    const key = joinKeyParts(parts);
+    if (key === undefined) {
+      return badRow(line, joinKeys.join('+'), JOIN_KEY_EXPECTED, `a key of ${keyBytes(parts)} bytes`);
+    }
+    return { key, eventTsMs, values };
   }
 
   checkColumns(columns: readonly string[]): ColumnCheck {

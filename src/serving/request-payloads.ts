@@ -10,7 +10,7 @@
  *   reply.send(predictResponse(handle, result));
  */
 import { quiverError } from '../errors.ts';
-import { keyPart } from '../features/entity-key.ts';
+import { describeKey, KEY_EXPECTED, keyPart } from '../features/entity-key.ts';
 import { checkEntities, type EntityColumns } from '../features/online-features.ts';
 import { validateInputs, validateOutputNames } from '../models/model-runtime.ts';
 import { tensorToJson, tensorsFromJson, type Tensor } from '../models/tensor.ts';
@@ -65,8 +65,8 @@ export function predictPayload(
       if (keyPart(column[i]) === undefined) {
         throw quiverError('QUIVER_ERR_INVALID_VALUE', {
           field: `entities.${key}[${i}]`,
-          expected: 'a non-empty string or an integer',
-          actual: JSON.stringify(column[i]) ?? 'nothing',
+          expected: KEY_EXPECTED,
+          actual: describeKey(column[i]),
         });
       }
     }

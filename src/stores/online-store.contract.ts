@@ -9,6 +9,7 @@
  *   });
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { joinKeyParts, MAX_KEY_BYTES } from '../features/entity-key.ts';
 import type { OnlineStore, ReadResult, WriteRow } from './online-store.ts';
 
 export type ContractSubject = {
@@ -105,6 +106,17 @@ export function runOnlineStoreContract(name: string, make: () => Promise<Contrac
         keys.map((key, i) => row(key, TS_MS, i)),
       );
       expect(await read('v', [...keys].reverse())).toEqual([3, 2, 1, 0].map((i) => [TS_MS, i]));
+    });
+
+    it('holds the longest entity key there is (MAX_KEY_BYTES of UTF-8), in one part and composite', async () => {
+      const long = 'é'.repeat(MAX_KEY_BYTES / 2);
+      const composite = joinKeyParts(['a'.repeat(MAX_KEY_BYTES / 2 - 1), 'b'.repeat(MAX_KEY_BYTES / 2)]);
+      expect(Buffer.byteLength(composite!)).toBe(MAX_KEY_BYTES);
+      await store.write('v', [row(long, TS_MS, 1), row(composite!, TS_MS, 2)]);
+      expect(await read('v', [composite!, long])).toEqual([
+        [TS_MS, 2],
+        [TS_MS, 1],
+      ]);
     });
 
     it('skips an older write across calls and counts it', async () => {

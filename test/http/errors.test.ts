@@ -311,6 +311,7 @@ describe('POST /get-online-features — entities', () => {
     ['an unsafe integer', 2 ** 60, 'number'],
     ['a boolean', true, 'boolean'],
     ['an empty string', '', 'an empty string'],
+    ['a string over 1024 UTF-8 bytes', 'é'.repeat(513), 'a string of 1026 bytes'],
   ])(
     'a join key value that is %s → 422 QUIVER_ERR_INVALID_VALUE naming entities.user_id[1]',
     async (_what, value, actual) => {
@@ -320,7 +321,7 @@ describe('POST /get-online-features — entities', () => {
         'QUIVER_ERR_INVALID_VALUE',
       );
       expect(body.error).toBe(
-        `Invalid value for "entities.user_id[1]": expected a non-empty string or an integer, got ${actual}`,
+        `Invalid value for "entities.user_id[1]": expected a non-empty string (at most 1024 UTF-8 bytes) or a safe integer, got ${actual}`,
       );
     },
   );
@@ -568,6 +569,16 @@ describe('POST /push — errors write nothing', () => {
     });
     expectError(res, 422, 'QUIVER_ERR_INVALID_VALUE');
     expect(await statusesOf([id])).toEqual(['NOT_FOUND']);
+  });
+
+  it('a join key too long for a store key, beside a good row → 422 naming it, not even the good row written', async () => {
+    const res = await push({
+      push_source_name: 'user_stats_push',
+      df: { user_id: [5201, 'k'.repeat(1500)], txn_count: [1, 2] },
+    });
+    const body = expectError(res, 422, 'QUIVER_ERR_INVALID_VALUE');
+    expect(body.error).toContain('at most 1024 UTF-8 bytes');
+    expect(await statusesOf([5201])).toEqual(['NOT_FOUND']);
   });
 
   it('a bad join key → 422', async () => {
