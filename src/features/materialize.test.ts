@@ -131,7 +131,9 @@ describe('materialize', () => {
       'progress:merchant_stats',
       'done:merchant_stats',
     ]);
-    expect(await readWatermark(store, 'user_stats')).toMatchObject({ maxEventTsMs: T('11:00:00') });
+    // Bad rows: no watermark for user_stats yet (see the "auto" tests); merchant_stats was clean.
+    expect(await readWatermark(store, 'user_stats')).toBeUndefined();
+    expect(await readWatermark(store, 'merchant_stats')).toMatchObject({ maxEventTsMs: T('12:00:00') });
   });
 
   it('is idempotent: a re-run writes the same rows and leaves the same state', async () => {
@@ -152,13 +154,47 @@ describe('materialize', () => {
     const [explicit] = await materialize({ registry, store, views: ['user_stats'], since: T('10:30:00') });
     expect(explicit).toMatchObject({ written: 1, skippedOld: 2, bad: 4 });
 
+    // Only good rows from here on: a run with bad rows does not move the watermark (next test).
+    const good = [
+      USERS.split('\n')[0],
+      '1001,2024-05-01T10:00:00Z,3,12.5,true,gold',
+      '1003,2024-05-01T11:00:00Z,,,,',
+    ];
+    fs.writeFileSync(usersCsv, good.join('\n') + '\n');
     await materialize({ registry, store, views: ['user_stats'] });
+    expect(await readWatermark(store, 'user_stats')).toMatchObject({ maxEventTsMs: T('11:00:00') });
     fs.appendFileSync(usersCsv, '1002,2024-05-01T13:00:00Z,8,2.5,false,silver\n');
     const [auto] = await materialize({ registry, store, views: ['user_stats'], since: 'auto' });
     // Rows at exactly the watermark are read again (an idempotent overwrite), older ones are skipped.
-    expect(auto).toMatchObject({ rowsRead: 8, written: 2, skippedOld: 2, bad: 4 });
+    expect(auto).toMatchObject({ rowsRead: 3, written: 2, skippedOld: 1, bad: 0 });
     expect(store.read('user_stats', ['1002'])).toEqual([[T('13:00:00'), 8, 2.5, false, 'silver']]);
     expect(await readWatermark(store, 'user_stats')).toMatchObject({ maxEventTsMs: T('13:00:00') });
+  });
+
+  it('a run with bad rows leaves the "auto" watermark where it was, so the fixed rows load next time', async () => {
+    const store = new MemoryStore();
+    const registry = makeRegistry();
+    const header = USERS.split('\n')[0];
+    fs.writeFileSync(usersCsv, `${header}\n1001,2024-05-01T10:00:00Z,3,1,true,a\n`);
+    await materialize({ registry, store, views: ['user_stats'], since: 'auto' });
+    // Line 2 is bad (clicks_7d "oops"), line 3 newer and good.
+    fs.writeFileSync(
+      usersCsv,
+      `${header}\n1002,2024-05-01T11:00:00Z,oops,1,true,b\n1003,2024-05-01T12:00:00Z,5,1,true,c\n`,
+    );
+    const [failed] = await materialize({ registry, store, views: ['user_stats'], since: 'auto' });
+    expect(failed).toMatchObject({ written: 1, bad: 1 });
+    expect(failed!.warnings.join()).toContain('watermark was not moved');
+    expect(await readWatermark(store, 'user_stats')).toMatchObject({ maxEventTsMs: T('10:00:00') });
+
+    fs.writeFileSync(
+      usersCsv,
+      `${header}\n1002,2024-05-01T11:00:00Z,4,1,true,b\n1003,2024-05-01T12:00:00Z,5,1,true,c\n`,
+    );
+    const [fixed] = await materialize({ registry, store, views: ['user_stats'], since: 'auto' });
+    expect(fixed).toMatchObject({ written: 2, bad: 0, skippedOld: 0 });
+    expect(store.read('user_stats', ['1002'])).toEqual([[T('11:00:00'), 4, 1, true, 'b']]);
+    expect(await readWatermark(store, 'user_stats')).toMatchObject({ maxEventTsMs: T('12:00:00') });
   });
 
   it('warns once about feature columns missing from the header and stores nulls', async () => {

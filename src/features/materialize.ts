@@ -236,6 +236,18 @@ export async function materialize(options: MaterializeOptions): Promise<Material
       onProgress,
       signal,
     });
+    if (summary.bad > 0) {
+      // `since: 'auto'` means since the last *successful* run: moving the watermark past rows that
+      // failed would skip them for good once they are fixed. Re-reading the good ones is harmless.
+      summaries.push({
+        ...summary,
+        warnings: [
+          ...summary.warnings,
+          `the --since auto watermark was not moved (${summary.bad} bad rows): fix them and re-run; the next run reads them again`,
+        ],
+      });
+      continue;
+    }
     const maxEventTsMs = Math.max(summary.maxEventTsMs ?? -Infinity, previous?.maxEventTsMs ?? -Infinity);
     const watermark: Watermark = {
       maxEventTsMs: maxEventTsMs === -Infinity ? null : maxEventTsMs,
