@@ -12,6 +12,7 @@ import { JsonBytes } from './json-bytes.ts';
 import type { OnlineFeaturesResult } from './online-features.ts';
 import type { ColumnSource, ServingPlan } from './plan.ts';
 import { NOT_FOUND, NULL_VALUE, PRESENT, statusOf, type StatusCode } from './status.ts';
+import { finiteAs } from './values.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -230,7 +231,7 @@ function writeOnDemandColumn(
   for (let i = 0; i < count; i++) {
     const status = computed.statuses[i] as StatusCode;
     const v = output[i]!;
-    const shown: StatusCode = status === NOT_FOUND ? NOT_FOUND : Number.isFinite(v) ? status : NULL_VALUE;
+    const shown: StatusCode = status === NOT_FOUND ? NOT_FOUND : finiteAs(type, v) ? status : NULL_VALUE;
     codes[i] = shown;
     if (shown !== PRESENT) allOk = false;
     if (i > 0) w.comma();

@@ -11,6 +11,7 @@ import { runTransform, type TransformOutput } from '../transforms/run-transform.
 import { describeKey, joinKeyParts, KEY_EXPECTED, keyBytes, keyPart, MAX_KEY_BYTES } from './entity-key.ts';
 import { PlanCache, type OnDemandRead, type ServingPlan } from './plan.ts';
 import { NULL_VALUE, PRESENT, statusOf, worseStatus, type StatusCode } from './status.ts';
+import { describe, finiteAs, finiteExpected } from './values.ts';
 
 /** Request columns: join keys and request-data fields, each one value per entity. */
 export type EntityColumns = Readonly<Record<string, readonly unknown[]>>;
@@ -210,11 +211,11 @@ function computeOnDemand(
     const column = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       const value = source[i];
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
+      if (!finiteAs(field.type, value)) {
         throw quiverError('QUIVER_ERR_INVALID_VALUE', {
           field: `${field.name}[${i}]`,
-          expected: `${field.type} (finite number)`,
-          actual: value === null ? 'null' : typeof value,
+          expected: finiteExpected(field.type),
+          actual: describe(value),
         });
       }
       column[i] = value;
@@ -222,9 +223,12 @@ function computeOnDemand(
     inputs[field.name] = column;
   }
   const columns = runTransform(read.odfv, inputs, count);
-  for (const column of columns) {
+  for (let c = 0; c < columns.length; c++) {
+    // A value its output type cannot hold (NaN, ±Infinity, beyond the float32 range) is no value.
+    const column = columns[c]!;
+    const type = read.odfv.types[c]!;
     for (let i = 0; i < count; i++) {
-      if (statuses[i] === PRESENT && !Number.isFinite(column[i])) statuses[i] = NULL_VALUE;
+      if (statuses[i] === PRESENT && !finiteAs(type, column[i])) statuses[i] = NULL_VALUE;
     }
   }
   return { columns, statuses };

@@ -168,3 +168,17 @@ export function parseTimestampMs(raw: unknown): number {
   }
   return NaN;
 }
+
+/**
+ * A request-time number is usable as `type`: finite, and for float32 still finite once rounded to
+ * float32 (beyond ±3.4e38 a finite double becomes an infinite float32).
+ */
+export function finiteAs(type: FeatureType, value: unknown): value is number {
+  if (typeof value !== 'number') return false;
+  return type === 'float32' ? Number.isFinite(Math.fround(value)) : Number.isFinite(value);
+}
+
+/** What finiteAs() expects, for error messages. */
+export function finiteExpected(type: FeatureType): string {
+  return type === 'float32' ? 'float32 (finite number within ±3.4e38)' : `${type} (finite number)`;
+}

@@ -22,6 +22,7 @@ import {
   statusOf,
   type StatusCode,
 } from '../features/status.ts';
+import { finiteAs } from '../features/values.ts';
 import type { LoadedModel } from '../models/model-runtime.ts';
 import { concatRows, splitRows } from '../models/batch-rows.ts';
 import type { Tensor } from '../models/tensor.ts';
@@ -186,7 +187,8 @@ export function fillFeatureMatrix(
       for (let i = 0; i < count; i++) {
         const status = computed.statuses[i] as StatusCode;
         const value = output[i]!;
-        const usable = status !== NOT_FOUND && Number.isFinite(value);
+        // The matrix is float32: a value beyond its range would reach the model as Infinity.
+        const usable = status !== NOT_FOUND && finiteAs('float32', value);
         statusCodes[i * width + c] = usable ? status : status === NOT_FOUND ? NOT_FOUND : NULL_VALUE;
         data[i * width + c] = usable ? value : fallback;
       }

@@ -11,6 +11,7 @@
  */
 import { quiverError } from '../errors.ts';
 import { describeKey, KEY_EXPECTED, keyPart } from '../features/entity-key.ts';
+import { finiteAs, finiteExpected } from '../features/values.ts';
 import { checkEntities, type EntityColumns } from '../features/online-features.ts';
 import { validateInputs, validateOutputNames } from '../models/model-runtime.ts';
 import { tensorToJson, tensorsFromJson, type Tensor } from '../models/tensor.ts';
@@ -78,10 +79,10 @@ export function predictPayload(
         throw quiverError('QUIVER_ERR_MISSING_REQUEST_DATA', { field: field.name, view: odfv.odfv.name });
       for (let i = 0; i < count; i++) {
         const v = column[i];
-        if (typeof v !== 'number' || !Number.isFinite(v)) {
+        if (!finiteAs(field.type, v)) {
           throw quiverError('QUIVER_ERR_INVALID_VALUE', {
             field: `request.${field.name}[${i}]`,
-            expected: `${field.type} (finite number)`,
+            expected: finiteExpected(field.type),
             actual: JSON.stringify(v) ?? 'nothing',
           });
         }
