@@ -3,6 +3,7 @@
  * becomes an infinite float32, which JSON writes as null and a model would receive as Infinity.
  */
 import { describe, expect, it } from 'vitest';
+import type { QuiverConfig } from '../config/types.ts';
 import { validateConfig } from '../config/validate.ts';
 import { Registry } from '../config/registry.ts';
 import { isQuiverError } from '../errors.ts';
@@ -14,23 +15,20 @@ import { OnlineFeatureService, type OnlineFeaturesResult } from './online-featur
 import { finiteAs } from './values.ts';
 
 function service(): Promise<OnlineFeatureService> {
-  const base = testConfigObject();
-  const config = validateConfig(
-    {
-      ...base,
-      onDemandFeatureViews: [
-        {
-          name: 'scaled',
-          inputs: { user_stats: ['avg_amount'] },
-          request: { amount: 'float32' },
-          schema: { times: 'float32' },
-          transform: (b) => ({ times: b.amount!.map((a, i) => a * b.avg_amount![i]!) }),
-        },
-      ],
-      featureServices: [],
-    },
-    '',
-  );
+  const object: QuiverConfig = {
+    ...testConfigObject(),
+    onDemandFeatureViews: [
+      {
+        name: 'scaled',
+        inputs: { user_stats: ['avg_amount'] },
+        request: { amount: 'float32' },
+        schema: { times: 'float32' },
+        transform: (b) => ({ times: b.amount!.map((a, i) => a * b.avg_amount![i]!) }),
+      },
+    ],
+    featureServices: [],
+  };
+  const config = validateConfig(object, '');
   const store = new MemoryStore();
   return store
     .write('user_stats', [{ key: '1', eventTsMs: Date.now(), values: [1, 1e10, 0, true, 'NL', [1]] }])
