@@ -18,6 +18,20 @@ export function describe(raw: unknown): string {
   return typeof raw;
 }
 
+/**
+ * A number is usable as `type`: finite, and for float32 still finite once rounded to
+ * float32 (beyond ±3.4e38 a finite double becomes an infinite float32).
+ */
+export function finiteAs(type: FeatureType, value: unknown): value is number {
+  if (typeof value !== 'number') return false;
+  return type === 'float32' ? Number.isFinite(Math.fround(value)) : Number.isFinite(value);
+}
+
+/** What finiteAs() expects, for error messages. */
+export function finiteExpected(type: FeatureType): string {
+  return type === 'float32' ? 'float32 (finite number within ±3.4e38)' : `${type} (finite number)`;
+}
+
 const fail = (expected: string, raw: unknown): Coerced => ({ ok: false, expected, actual: describe(raw) });
 const ok = (value: unknown): Coerced => ({ ok: true, value });
 const NULL: Coerced = { ok: true, value: null };
@@ -90,14 +104,14 @@ export function coerceValue(type: FeatureType, raw: unknown): Coerced {
     }
     case 'float32': {
       // Checked after rounding: beyond ±3.4e38 a finite float64 becomes an infinite float32.
-      const n = toNumber(raw) ?? NaN;
-      return Number.isFinite(Math.fround(n))
+      const n = toNumber(raw);
+      return finiteAs('float32', n)
         ? ok(float32Value(n, typeof raw === 'string' ? raw : undefined))
         : fail('float32 (finite number)', raw);
     }
     case 'float64': {
       const n = toNumber(raw);
-      return n !== undefined && Number.isFinite(n) ? ok(n) : fail('float64 (finite number)', raw);
+      return finiteAs('float64', n) ? ok(n) : fail('float64 (finite number)', raw);
     }
     case 'bool': {
       if (typeof raw === 'boolean') return ok(raw);
@@ -167,18 +181,4 @@ export function parseTimestampMs(raw: unknown): number {
     return Date.parse(trimmed);
   }
   return NaN;
-}
-
-/**
- * A request-time number is usable as `type`: finite, and for float32 still finite once rounded to
- * float32 (beyond ±3.4e38 a finite double becomes an infinite float32).
- */
-export function finiteAs(type: FeatureType, value: unknown): value is number {
-  if (typeof value !== 'number') return false;
-  return type === 'float32' ? Number.isFinite(Math.fround(value)) : Number.isFinite(value);
-}
-
-/** What finiteAs() expects, for error messages. */
-export function finiteExpected(type: FeatureType): string {
-  return type === 'float32' ? 'float32 (finite number within ±3.4e38)' : `${type} (finite number)`;
 }
