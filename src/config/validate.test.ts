@@ -114,6 +114,37 @@ describe('validateConfig — messages', () => {
   });
 });
 
+describe('validateConfig — unknown keys', () => {
+  it('refuses a misspelt key with the likely intended one, wherever it is', () => {
+    const c = withView({ ttlSecond: 60 });
+    c.featureService = [];
+    c.server = { prot: 9000 };
+    c.onlineStore = { type: 'redis', url: 'redis://127.0.0.1:6379', breaker: { openMS: 5 } };
+    c.models = [{ name: 'm', path: 'm.onnx', queue: { maxQueueSise: 5 } }];
+    expect(issuesOf(c)).toEqual([
+      'unknown key "featureService", did you mean "featureServices"? at featureService',
+      'unknown key "ttlSecond", did you mean "ttlSeconds"? at featureViews[0].ttlSecond',
+      'unknown key "maxQueueSise", did you mean "maxQueueSize"? at models[0].queue.maxQueueSise',
+      'unknown key "openMS", did you mean "openMs"? at onlineStore.breaker.openMS',
+      'unknown key "prot", did you mean "port"? at server.prot',
+    ]);
+  });
+
+  it('lists the known keys when nothing is close', () => {
+    const c = base();
+    (c.entities as Obj[])[0]!.banana = 1;
+    expect(issuesOf(c)).toEqual([
+      'unknown key "banana" (known: name, joinKeys, description) at entities[0].banana',
+    ]);
+  });
+
+  it('checks keys against the variant chosen by "type"', () => {
+    const c = base();
+    c.onlineStore = { type: 'lmdb', path: './x', keyPrefix: 'q:' };
+    expect(issuesOf(c)).toEqual(['unknown key "keyPrefix" (known: type, path) at onlineStore.keyPrefix']);
+  });
+});
+
 describe('validateConfig — names and references', () => {
   it('duplicate entity, feature view, feature service and model names', () => {
     const c = base();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { quiverError } from '../errors.ts';
 import { describe as describeValue } from '../features/values.ts';
 import { DEFAULTS } from './defaults.ts';
+import { didYouMean } from './did-you-mean.ts';
 import { redisTarget, type RedisTarget } from '../redis/target.ts';
 import type { CircuitBreakerPolicy } from '../resilience/circuit-breaker.ts';
 import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
@@ -24,7 +25,73 @@ class Issues {
   note(at: string, message: string): void {
     this.list.push(`${message} at ${at}`);
   }
+  /**
+   * Refuses keys the config does not define: a misspelt optional key (`ttlSecond`) would otherwise
+   * be ignored without a word, and its default used instead.
+   */
+  keys(o: Obj, at: string, known: readonly string[]): void {
+    for (const key of Object.keys(o)) {
+      if (known.includes(key)) continue;
+      const guess = didYouMean(key, known);
+      this.note(
+        at === 'config' ? key : `${at}.${key}`,
+        guess === undefined
+          ? `unknown key "${key}" (known: ${known.join(', ')})`
+          : `unknown key "${key}", did you mean "${guess}"?`,
+      );
+    }
+  }
 }
+
+/** The keys each config object may have (see types.ts). */
+const KNOWN = {
+  config: [
+    'project',
+    'onlineStore',
+    'entities',
+    'featureViews',
+    'onDemandFeatureViews',
+    'featureServices',
+    'models',
+    'server',
+    'auth',
+    'rateLimits',
+    'jobs',
+  ],
+  entity: ['name', 'joinKeys', 'description'],
+  featureView: [
+    'name',
+    'entities',
+    'ttlSeconds',
+    'maxFutureSeconds',
+    'schema',
+    'source',
+    'pushSourceName',
+    'defaults',
+    'description',
+  ],
+  fileSource: ['type', 'path', 'timestampField'],
+  postgresSource: ['type', 'url', 'query', 'timestampField'],
+  onDemandView: ['name', 'inputs', 'request', 'schema', 'transform', 'runIn'],
+  featureService: ['name', 'features'],
+  model: ['name', 'path', 'version', 'featureService', 'runners', 'intraOpThreads', 'batching', 'queue'],
+  batching: ['maxBatchSize', 'maxQueueDelayUs', 'preferredBatchSizes'],
+  queue: ['priorityLevels', 'defaultPriority', 'maxQueueSize', 'defaultTimeoutMs', 'shedding'],
+  shedding: ['targetDelayMs', 'intervalMs'],
+  lmdbStore: ['type', 'path'],
+  redisStore: ['type', 'url', 'cluster', 'keyPrefix', 'commandTimeoutMs', 'hotCacheEntries', 'breaker'],
+  memoryStore: ['type'],
+  breaker: ['consecutiveFailures', 'failureRate', 'windowMs', 'minimumCalls', 'openMs'],
+  server: ['port', 'host', 'maxBodyBytes', 'maxEntitiesPerRequest', 'drainTimeoutMs', 'writeHoldMicros'],
+  auth: ['enabled', 'apiKeys'],
+  apiKey: ['id', 'keySha256', 'scopes'],
+  rateLimit: ['key', 'tokensPerSecond', 'burst', 'store', 'redisUrl', 'redisCluster'],
+  jobs: ['broker', 'results', 'resultTtlSeconds', 'consumeInServer', 'prefetch', 'callbackTimeoutMs'],
+  rabbitmqBroker: ['type', 'url', 'queue', 'maxAttempts', 'publishTimeoutMs'],
+  memoryBroker: ['type', 'maxAttempts'],
+  redisResults: ['type', 'url', 'cluster', 'keyPrefix'],
+  memoryResults: ['type'],
+} as const satisfies Record<string, readonly string[]>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -108,6 +175,7 @@ function breakerOf(issues: Issues, raw: unknown): CircuitBreakerPolicy {
     issues.add(at, 'an object {consecutiveFailures, failureRate, windowMs, minimumCalls, openMs}', raw);
     return { ...d };
   }
+  issues.keys(raw, at, KNOWN.breaker);
   const rate = raw.failureRate;
   if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0 && rate <= 1)))
     issues.add(`${at}.failureRate`, 'a number in (0, 1]', rate);
@@ -149,6 +217,7 @@ function sheddingOf(issues: Issues, raw: unknown, at: string): ResolvedModelConf
     issues.add(at, 'an object {targetDelayMs, intervalMs}', raw);
     return undefined;
   }
+  issues.keys(raw, at, KNOWN.shedding);
   const positive = (key: string): number => {
     const v = raw[key];
     if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
@@ -181,6 +250,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     });
   }
   const c = raw as Obj;
+  issues.keys(c, 'config', KNOWN.config);
   const project = str(issues, c, 'project', 'config', { name: true }) ?? '';
 
   // ── entities ─────────────────────────────────────────────────────────────────────────────────
@@ -188,6 +258,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   arr(issues, c, 'entities', 'config').forEach((e, i) => {
     const at = `entities[${i}]`;
     if (!isObj(e)) return issues.add(at, 'an object {name, joinKeys}', e);
+    issues.keys(e, at, KNOWN.entity);
     const name = str(issues, e, 'name', at, { name: true });
     const keys = arr(issues, e, 'joinKeys', at);
     if (keys.length === 0) issues.add(`${at}.joinKeys`, 'at least one join key', keys);
@@ -210,6 +281,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       issues.add(at, 'an object {name, entities, schema}', v);
       return v;
     }
+    issues.keys(v, at, KNOWN.featureView);
     const name = str(issues, v, 'name', at, { name: true });
     unique(issues, viewNames, name, at, 'feature view');
     const joinKeys: string[] = [];
@@ -257,9 +329,11 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
         const sat = `${at}.source`;
         str(issues, source, 'timestampField', sat);
         if (source.type === 'csv' || source.type === 'parquet') {
+          issues.keys(source, sat, KNOWN.fileSource);
           const p = str(issues, source, 'path', sat);
           if (p) resolvedSource = { ...source, path: abs(p) };
         } else if (source.type === 'postgres') {
+          issues.keys(source, sat, KNOWN.postgresSource);
           str(issues, source, 'query', sat);
           str(issues, source, 'url', sat, { optional: true });
         } else issues.add(`${sat}.type`, '"csv", "parquet" or "postgres"', source.type);
@@ -278,6 +352,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   const onDemandFeatureViews = arr(issues, c, 'onDemandFeatureViews', 'config', true).map((v, i) => {
     const at = `onDemandFeatureViews[${i}]`;
     if (!isObj(v)) return issues.add(at, 'an object {name, inputs, schema, transform}', v);
+    issues.keys(v, at, KNOWN.onDemandView);
     const name = str(issues, v, 'name', at, { name: true });
     unique(issues, viewNames, name, at, 'feature view');
     if (!isObj(v.inputs)) issues.add(`${at}.inputs`, 'an object of view → [feature, ...]', v.inputs);
@@ -325,6 +400,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   arr(issues, c, 'featureServices', 'config', true).forEach((s, i) => {
     const at = `featureServices[${i}]`;
     if (!isObj(s)) return issues.add(at, 'an object {name, features}', s);
+    issues.keys(s, at, KNOWN.featureService);
     unique(issues, serviceNames, str(issues, s, 'name', at, { name: true }), at, 'feature service');
     const refs = arr(issues, s, 'features', at);
     if (refs.length === 0) issues.add(`${at}.features`, 'at least one feature reference', refs);
@@ -336,6 +412,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   const models = arr(issues, c, 'models', 'config', true).map((m, i): ResolvedModelConfig | undefined => {
     const at = `models[${i}]`;
     if (!isObj(m)) return void issues.add(at, 'an object {name, path}', m);
+    issues.keys(m, at, KNOWN.model);
     const name = str(issues, m, 'name', at, { name: true });
     unique(issues, modelNames, name, at, 'model');
     const p = str(issues, m, 'path', at);
@@ -346,6 +423,8 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     const q = isObj(m.queue) ? m.queue : {};
     if (m.batching !== undefined && !isObj(m.batching)) issues.add(`${at}.batching`, 'an object', m.batching);
     if (m.queue !== undefined && !isObj(m.queue)) issues.add(`${at}.queue`, 'an object', m.queue);
+    issues.keys(b, `${at}.batching`, KNOWN.batching);
+    issues.keys(q, `${at}.queue`, KNOWN.queue);
     const d = DEFAULTS.model;
     const preferred = arr(issues, b, 'preferredBatchSizes', `${at}.batching`, true);
     preferred.forEach((n, j) => {
@@ -384,12 +463,14 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   const os = c.onlineStore;
   if (os !== undefined) {
     if (!isObj(os)) issues.add('onlineStore', 'an object {type, ...}', os);
-    else if (os.type === 'lmdb')
+    else if (os.type === 'lmdb') {
+      issues.keys(os, 'onlineStore', KNOWN.lmdbStore);
       onlineStore = {
         type: 'lmdb',
         path: abs(str(issues, os, 'path', 'onlineStore', { optional: true }) ?? DEFAULTS.lmdbPath),
       };
-    else if (os.type === 'redis') {
+    } else if (os.type === 'redis') {
+      issues.keys(os, 'onlineStore', KNOWN.redisStore);
       onlineStore = {
         type: 'redis',
         ...redisTargetOf(issues, os, 'onlineStore', { url: DEFAULTS.redisUrl }),
@@ -400,12 +481,15 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
           int(issues, os, 'hotCacheEntries', 'onlineStore', 0, 1_000_000) ?? DEFAULTS.redisHotCacheEntries,
         breaker: breakerOf(issues, os.breaker),
       };
-    } else if (os.type === 'memory') onlineStore = { type: 'memory' };
-    else issues.add('onlineStore.type', '"lmdb", "redis" or "memory"', os.type);
+    } else if (os.type === 'memory') {
+      issues.keys(os, 'onlineStore', KNOWN.memoryStore);
+      onlineStore = { type: 'memory' };
+    } else issues.add('onlineStore.type', '"lmdb", "redis" or "memory"', os.type);
   }
 
   const s = isObj(c.server) ? c.server : {};
   if (c.server !== undefined && !isObj(c.server)) issues.add('server', 'an object', c.server);
+  issues.keys(s, 'server', KNOWN.server);
   const ds = DEFAULTS.server;
   const server = {
     port: int(issues, s, 'port', 'server', 0, 65535) ?? ds.port,
@@ -418,6 +502,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
 
   const auth = isObj(c.auth) ? c.auth : {};
   if (c.auth !== undefined && !isObj(c.auth)) issues.add('auth', 'an object', c.auth);
+  issues.keys(auth, 'auth', KNOWN.auth);
   if (auth.enabled !== undefined && typeof auth.enabled !== 'boolean')
     issues.add('auth.enabled', 'a boolean', auth.enabled);
   const keyIds = new Set<string>();
@@ -425,6 +510,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   arr(issues, auth, 'apiKeys', 'auth', true).forEach((k, i) => {
     const at = `auth.apiKeys[${i}]`;
     if (!isObj(k)) return issues.add(at, 'an object {id, keySha256, scopes}', k);
+    issues.keys(k, at, KNOWN.apiKey);
     unique(issues, keyIds, str(issues, k, 'id', at), at, 'API key id');
     const h = k.keySha256;
     // The value is not echoed: a key pasted here by mistake must not end up in a log.
@@ -444,6 +530,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
   const rateLimits = arr(issues, c, 'rateLimits', 'config', true).map((r, i) => {
     const at = `rateLimits[${i}]`;
     if (!isObj(r)) return issues.add(at, 'an object {key, tokensPerSecond, burst}', r);
+    issues.keys(r, at, KNOWN.rateLimit);
     if (r.key !== 'apiKey' && r.key !== 'ip') issues.add(`${at}.key`, '"apiKey" or "ip"', r.key);
     const rate = r.tokensPerSecond;
     if (typeof rate !== 'number' || !Number.isFinite(rate) || !(rate > 0)) {
@@ -496,11 +583,13 @@ function validateJobs(issues: Issues, raw: unknown): ResolvedJobsConfig {
   const d = DEFAULTS.jobs;
   if (raw !== undefined && !isObj(raw)) issues.add('jobs', 'an object', raw);
   const j = isObj(raw) ? raw : {};
+  issues.keys(j, 'jobs', KNOWN.jobs);
   const b = j.broker;
   let broker: ResolvedJobsConfig['broker'] = { type: 'memory', maxAttempts: d.maxAttempts };
   if (b !== undefined) {
     if (!isObj(b)) issues.add('jobs.broker', 'an object {type, ...}', b);
     else if (b.type === 'rabbitmq') {
+      issues.keys(b, 'jobs.broker', KNOWN.rabbitmqBroker);
       const queue = str(issues, b, 'queue', 'jobs.broker', { optional: true, name: true }) ?? d.queue;
       broker = {
         type: 'rabbitmq',
@@ -511,12 +600,13 @@ function validateJobs(issues: Issues, raw: unknown): ResolvedJobsConfig {
       };
       if (broker.url !== '' && !/^amqps?:\/\//.test(broker.url))
         issues.add('jobs.broker.url', 'an amqp:// or amqps:// URL', broker.url);
-    } else if (b.type === 'memory')
+    } else if (b.type === 'memory') {
+      issues.keys(b, 'jobs.broker', KNOWN.memoryBroker);
       broker = {
         type: 'memory',
         maxAttempts: int(issues, b, 'maxAttempts', 'jobs.broker', 1, 100) ?? d.maxAttempts,
       };
-    else issues.add('jobs.broker.type', '"rabbitmq" or "memory"', b.type);
+    } else issues.add('jobs.broker.type', '"rabbitmq" or "memory"', b.type);
   }
   const r = j.results;
   // Records must be visible to every instance: with RabbitMQ (workers in other processes) that is Redis.
@@ -526,13 +616,15 @@ function validateJobs(issues: Issues, raw: unknown): ResolvedJobsConfig {
       : { type: 'memory' };
   if (r !== undefined) {
     if (!isObj(r)) issues.add('jobs.results', 'an object {type, ...}', r);
-    else if (r.type === 'redis')
+    else if (r.type === 'redis') {
+      issues.keys(r, 'jobs.results', KNOWN.redisResults);
       results = {
         type: 'redis',
         ...redisTargetOf(issues, r, 'jobs.results', { url: DEFAULTS.redisUrl }),
         keyPrefix: str(issues, r, 'keyPrefix', 'jobs.results', { optional: true }) ?? DEFAULTS.redisKeyPrefix,
       };
-    else if (r.type === 'memory') {
+    } else if (r.type === 'memory') {
+      issues.keys(r, 'jobs.results', KNOWN.memoryResults);
       results = { type: 'memory' };
       if (broker.type === 'rabbitmq')
         issues.note(
