@@ -72,6 +72,11 @@ export const ERROR_CATALOGUE = {
     kind: 'unprocessable',
     message: 'Invalid value for "{field}": expected {expected}, got {actual}',
   },
+  QUIVER_ERR_MISSING_COLUMNS: {
+    kind: 'bad_request',
+    message:
+      'Push to feature view "{view}" lacks {columns}: a push writes whole rows, so send every join key and feature (null where a value is unknown)',
+  },
   QUIVER_ERR_MISSING_REQUEST_DATA: {
     kind: 'bad_request',
     message: 'Missing request data field "{field}" (needed by on-demand feature view "{view}")',

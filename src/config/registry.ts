@@ -4,6 +4,7 @@
  */
 import { quiverError } from '../errors.ts';
 import { DEFAULTS } from './defaults.ts';
+import { type Suggestion, suggestion as suggest } from './did-you-mean.ts';
 import type { ResolvedConfig, ResolvedModelConfig } from './resolved.ts';
 import type { FeatureType, FeatureViewConfig, OnDemandFeatureViewConfig } from './types.ts';
 
@@ -87,9 +88,14 @@ export class Registry {
   /** The view a POST /push addresses, by push source name or view name. */
   viewForPush(name: string): FeatureViewInfo {
     const view = this.viewsByPushSource.get(name) ?? this.viewsByName.get(name);
-    if (!view)
-      throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: this.suggest(name) });
-    return view;
+    if (view) return view;
+    if (this.odfvsByName.has(name)) {
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: `"${name}" is an on-demand feature view: its features are computed at request time, so nothing can be pushed to it`,
+      });
+    }
+    const targets = new Set([...this.viewsByPushSource.keys(), ...this.viewsByName.keys()]);
+    throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: suggest(name, targets) });
   }
 
   featureServiceRefs(name: string): readonly string[] {
@@ -98,9 +104,7 @@ export class Registry {
       throw quiverError(
         'QUIVER_ERR_UNKNOWN_FEATURE_SERVICE',
         { service: name },
-        {
-          details: { available: [...this.servicesByName.keys()] },
-        },
+        { details: suggest(name, this.servicesByName.keys()) },
       );
     }
     return refs;
@@ -114,7 +118,7 @@ export class Registry {
     return this.modelsByName.get(name);
   }
 
-  private suggest(name: string): { available: string[] } {
-    return { available: [...this.viewsByName.keys(), ...this.odfvsByName.keys()].filter((n) => n !== name) };
+  private suggest(name: string): Suggestion {
+    return suggest(name, [...this.viewsByName.keys(), ...this.odfvsByName.keys()]);
   }
 }

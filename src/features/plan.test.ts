@@ -168,7 +168,10 @@ describe('compilePlan', () => {
     const err = compileError(['user_stats:txn_count', 'user_stat:txn_count']);
     expect(err.code).toBe('QUIVER_ERR_UNKNOWN_FEATURE_VIEW');
     expect(err.message).toBe('Unknown feature view "user_stat"');
-    expect(err.details).toEqual({ available: ['user_stats', 'merchant_stats', 'pair_stats', 'ratio'] });
+    expect(err.details).toEqual({
+      available: ['user_stats', 'merchant_stats', 'pair_stats', 'ratio'],
+      didYouMean: 'user_stats',
+    });
   });
 
   it("an unknown feature → QUIVER_ERR_UNKNOWN_FEATURE with the view's features", () => {
@@ -181,7 +184,7 @@ describe('compilePlan', () => {
   it('an unknown on-demand feature → QUIVER_ERR_UNKNOWN_FEATURE', () => {
     const err = compileError(['ratio:r3']);
     expect(err.code).toBe('QUIVER_ERR_UNKNOWN_FEATURE');
-    expect(err.details).toEqual({ available: ['r1', 'r2'] });
+    expect(err.details).toEqual({ available: ['r1', 'r2'], didYouMean: 'r1' });
   });
 
   it.each(['nocolon', ':x', 'user_stats:', 'a:b:c', ''])(

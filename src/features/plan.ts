@@ -3,6 +3,7 @@
  * registry and cached, so a request does no registry work: which views to read, with which join
  * keys, which stored value feeds each output column, and the pre-encoded metadata JSON.
  */
+import { suggestion } from '../config/did-you-mean.ts';
 import type { FeatureViewInfo, OnDemandViewInfo, Registry } from '../config/registry.ts';
 import type { FeatureType } from '../config/types.ts';
 import { quiverError } from '../errors.ts';
@@ -114,9 +115,7 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
           throw quiverError(
             'QUIVER_ERR_UNKNOWN_FEATURE',
             { feature: f, view: viewName },
-            {
-              details: { available: view.features },
-            },
+            { details: suggestion(f, view.features) },
           );
         }
         addColumn({
@@ -138,9 +137,7 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
         throw quiverError(
           'QUIVER_ERR_UNKNOWN_FEATURE',
           { feature: f, view: viewName },
-          {
-            details: { available: odfv!.features },
-          },
+          { details: suggestion(f, odfv!.features) },
         );
       }
       addColumn({

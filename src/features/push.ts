@@ -8,6 +8,7 @@
  *
  * Columns must be join keys, features or the timestamp (`event_timestamp`, Feast's name, or the
  * view source's timestampField); anything else is refused so a typo never silently drops data.
+ * Every join key and feature must be there (a row is stored whole; nulls are sent as nulls).
  * Without a timestamp column the rows get the time of the push.
  *
  * @example
@@ -16,6 +17,7 @@
  *   });
  */
 import path from 'node:path';
+import { suggestion } from '../config/did-you-mean.ts';
 import type { FeatureViewInfo, Registry } from '../config/registry.ts';
 import { quiverError } from '../errors.ts';
 import type { OnlineStore, WriteRow } from '../stores/online-store.ts';
@@ -58,7 +60,11 @@ function allowedColumns(view: FeatureViewInfo): Set<string> {
   return new Set([...view.joinKeys, ...view.features, ...timestampFields(view), FEAST_CREATED_FIELD]);
 }
 
-/** Refuses columns the view does not know and a missing join key, before any row is read. */
+/**
+ * Refuses columns the view does not know and missing join keys or features, before any row is read.
+ * A stored row is the whole row at one event time, so a push that left a feature out would store it
+ * as null; Feast refuses such a push too, and so does Quiver: a null must be sent as one.
+ */
 function checkColumns(view: FeatureViewInfo, columns: readonly string[]): void {
   const allowed = allowedColumns(view);
   const unknown = columns.filter((c) => !allowed.has(c));
@@ -67,17 +73,26 @@ function checkColumns(view: FeatureViewInfo, columns: readonly string[]): void {
       'QUIVER_ERR_UNKNOWN_FEATURE',
       { feature: unknown[0]!, view: view.name },
       {
-        details: { unknown, available: [...allowed] },
+        details: { unknown, ...suggestion(unknown[0]!, allowed) },
       },
     );
   }
-  const present = new Set(columns);
-  const missing = view.joinKeys.filter((k) => !present.has(k));
+  const missing = missingColumns(view, columns);
   if (missing.length > 0) {
-    throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
-      reason: `Missing join key ${listColumns(missing)} of feature view "${view.name}"`,
-    });
+    throw quiverError(
+      'QUIVER_ERR_MISSING_COLUMNS',
+      { view: view.name, columns: listColumns(missing) },
+      { details: { missing } },
+    );
   }
+}
+
+/** The view's join keys and features that `present` lacks, in the view's order. */
+function missingColumns(view: FeatureViewInfo, present: { includes(c: string): boolean }): string[] {
+  const missing: string[] = [];
+  for (const c of view.joinKeys) if (!present.includes(c)) missing.push(c);
+  for (const c of view.features) if (!present.includes(c)) missing.push(c);
+  return missing;
 }
 
 /** The codec for a set of columns: their timestamp column, or the push time when there is none. */
@@ -176,7 +191,9 @@ function perRecordDecoder(view: FeatureViewInfo, nowMs: number): LoadOptions['de
   const byPushField = createRowCodec(view, pushField!);
   const byOwnField = ownField === undefined ? undefined : createRowCodec(view, ownField);
   const byNow = createRowCodec(view, PUSH_TIMESTAMP_FIELD, { fallbackTsMs: nowMs });
+  const keys: string[] = [];
   return (record, line) => {
+    keys.length = 0;
     for (const key in record) {
       if (!allowed.has(key)) {
         return {
@@ -185,6 +202,15 @@ function perRecordDecoder(view: FeatureViewInfo, nowMs: number): LoadOptions['de
           reason: `unknown column "${key}" (not a join key, feature or timestamp of "${view.name}")`,
         };
       }
+      keys.push(key);
+    }
+    const missing = missingColumns(view, keys);
+    if (missing.length > 0) {
+      return {
+        line,
+        column: missing[0]!,
+        reason: `${listColumns(missing)} missing (a row is stored whole: send null where a value is unknown)`,
+      };
     }
     if (record[pushField!] !== undefined) return byPushField.decode(record, line);
     if (byOwnField !== undefined && record[ownField!] !== undefined) return byOwnField.decode(record, line);
@@ -209,7 +235,6 @@ export async function pushFile(
   const source = await readPushFile(file, view.name);
   const nowMs = Date.now();
   let decode: LoadOptions['decode'];
-  const warnings: string[] = [];
   if (source.columns !== undefined) {
     try {
       checkColumns(view, source.columns);
@@ -218,9 +243,7 @@ export async function pushFile(
       throw err;
     }
     const codec = codecFor(view, source.columns, nowMs);
-    const missing = codec.checkColumns(source.columns).missingFeatures;
-    if (missing.length > 0) warnings.push(`${listColumns(missing)} not in the file: stored as null`);
     decode = (record, line) => codec.decode(record, line);
   } else decode = perRecordDecoder(view, nowMs);
-  return loadSource({ view, store, source, decode, warnings, ...options });
+  return loadSource({ view, store, source, decode, ...options });
 }

@@ -5,6 +5,7 @@
  */
 import { Batcher } from '../batching/batcher.ts';
 import type { Registry } from '../config/registry.ts';
+import { suggestion } from '../config/did-you-mean.ts';
 import type { ResolvedModelConfig } from '../config/resolved.ts';
 import { quiverError } from '../errors.ts';
 import type { OnlineFeatureService } from '../features/online-features.ts';
@@ -65,12 +66,7 @@ export class ModelManager {
   /** The ready handle of a model: 404 for unknown names, 503 while not loaded. */
   get(name: string): ModelHandle {
     const entry = this.entries.get(name);
-    if (entry === undefined)
-      throw quiverError(
-        'QUIVER_ERR_UNKNOWN_MODEL',
-        { model: name },
-        { details: { available: this.names() } },
-      );
+    if (entry === undefined) throw this.unknown(name);
     if (entry.handle === undefined) {
       throw quiverError(
         'QUIVER_ERR_MODEL_NOT_READY',
@@ -92,12 +88,7 @@ export class ModelManager {
 
   state(name: string): ModelState {
     const entry = this.entries.get(name);
-    if (entry === undefined)
-      throw quiverError(
-        'QUIVER_ERR_UNKNOWN_MODEL',
-        { model: name },
-        { details: { available: this.names() } },
-      );
+    if (entry === undefined) throw this.unknown(name);
     return entry.state;
   }
 
@@ -158,14 +149,17 @@ export class ModelManager {
     await Promise.all(handles.map((h) => h.model.destroy()));
   }
 
+  private unknown(name: string): Error {
+    return quiverError(
+      'QUIVER_ERR_UNKNOWN_MODEL',
+      { model: name },
+      { details: suggestion(name, this.entries.keys()) },
+    );
+  }
+
   private entry(name: string): Entry {
     const entry = this.entries.get(name);
-    if (entry === undefined)
-      throw quiverError(
-        'QUIVER_ERR_UNKNOWN_MODEL',
-        { model: name },
-        { details: { available: this.names() } },
-      );
+    if (entry === undefined) throw this.unknown(name);
     return entry;
   }
 

@@ -10,7 +10,7 @@ import { validateConfig } from '../../src/config/validate.ts';
 import { sha256Hex } from '../../src/limits/api-keys.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
 import { MemoryStore } from '../../src/stores/memory/memory-store.ts';
-import { seed, testConfigObject } from '../fixtures/config.ts';
+import { seed, testConfigObject, userStatsDf } from '../fixtures/config.ts';
 
 const READER_KEY = 'qk_reader-0123456789-secret';
 const WRITER_KEY = 'qk_writer-0123456789-secret';
@@ -82,7 +82,7 @@ const LOOKUP = { features: ['user_stats:txn_count'], entities: { user_id: [1001]
 const PUSH = {
   push_source_name: 'user_stats_push',
   to: 'online',
-  df: { user_id: ['3001'], event_timestamp: [new Date().toISOString()], txn_count: [5] },
+  df: userStatsDf({ user_id: ['3001'], event_timestamp: [new Date().toISOString()], txn_count: [5] }),
 };
 
 // The exact path takes the raw fast path; with a query string the same route goes through Fastify.

@@ -14,6 +14,7 @@ import {
   testConfig,
   type TestResponse,
   type TestServer,
+  userStatsDf,
 } from '../fixtures/config.ts';
 
 const MAX_BODY_BYTES = 4096;
@@ -164,7 +165,10 @@ describe('POST /get-online-features — features', () => {
       'QUIVER_ERR_UNKNOWN_FEATURE_VIEW',
     );
     expect(body.error).toContain('"user_stat"');
-    expect(body.details).toEqual({ available: ['user_stats', 'merchant_stats', 'amount_ratio'] });
+    expect(body.details).toEqual({
+      available: ['user_stats', 'merchant_stats', 'amount_ratio'],
+      didYouMean: 'user_stats',
+    });
   });
 
   it('an unknown feature → 404 QUIVER_ERR_UNKNOWN_FEATURE with details.available', async () => {
@@ -176,7 +180,10 @@ describe('POST /get-online-features — features', () => {
     expect(body).toEqual({
       error: 'Unknown feature "txn_cnt" in view "user_stats"',
       code: 'QUIVER_ERR_UNKNOWN_FEATURE',
-      details: { available: ['txn_count', 'avg_amount', 'risk_score', 'is_vip', 'country', 'embedding'] },
+      details: {
+        available: ['txn_count', 'avg_amount', 'risk_score', 'is_vip', 'country', 'embedding'],
+        didYouMean: 'txn_count',
+      },
     });
   });
 
@@ -195,7 +202,7 @@ describe('POST /get-online-features — features', () => {
       404,
       'QUIVER_ERR_UNKNOWN_FEATURE_SERVICE',
     );
-    expect(body.details).toEqual({ available: ['user_basics', 'fraud_v1'] });
+    expect(body.details).toEqual({ available: ['user_basics', 'fraud_v1'], didYouMean: 'fraud_v1' });
   });
 
   it('feature_service that is not a string → 400', async () => {
@@ -472,7 +479,7 @@ describe('POST /push — errors write nothing', () => {
     const body = expectError(
       await push({
         push_source_name: 'user_stats_push',
-        df: { user_id: [5001, 5002], txn_count: [1] },
+        df: userStatsDf({ user_id: [5001, 5002], txn_count: [1] }),
         to: 'online',
       }),
       400,
@@ -486,7 +493,7 @@ describe('POST /push — errors write nothing', () => {
     expectError(
       await push({
         push_source_name: 'user_stats_push',
-        df: { user_id: [5001], txn_count: [1] },
+        df: userStatsDf({ user_id: [5001], txn_count: [1] }),
         to: 'offline',
       }),
       400,
@@ -499,7 +506,7 @@ describe('POST /push — errors write nothing', () => {
     const body = expectError(
       await push({
         push_source_name: 'user_stats_push',
-        df: { user_id: [5001], txn_cnt: [1] },
+        df: userStatsDf({ user_id: [5001], txn_cnt: [1] }),
         to: 'online',
       }),
       404,
@@ -510,23 +517,41 @@ describe('POST /push — errors write nothing', () => {
     expect(await statusesOf([5001])).toEqual(['NOT_FOUND']);
   });
 
-  it('a missing join key column → 400, nothing written', async () => {
-    expectError(
-      await push({ push_source_name: 'user_stats_push', df: { txn_count: [1] }, to: 'online' }),
+  it('a missing join key column → 400 QUIVER_ERR_MISSING_COLUMNS', async () => {
+    const body = expectError(
+      await push({ push_source_name: 'user_stats_push', df: userStatsDf({ txn_count: [1] }), to: 'online' }),
       400,
-      'QUIVER_ERR_INVALID_REQUEST',
+      'QUIVER_ERR_MISSING_COLUMNS',
     );
+    expect(body.details).toEqual({ missing: ['user_id'] });
+  });
+
+  it('features left out → 400 naming them all, nothing written (a push sends whole rows)', async () => {
+    const body = expectError(
+      await push({
+        push_source_name: 'user_stats_push',
+        df: { user_id: [5301], txn_count: [1], country: ['NL'] },
+      }),
+      400,
+      'QUIVER_ERR_MISSING_COLUMNS',
+    );
+    expect(body.error).toBe(
+      'Push to feature view "user_stats" lacks columns "avg_amount", "risk_score", "is_vip", "embedding": ' +
+        'a push writes whole rows, so send every join key and feature (null where a value is unknown)',
+    );
+    expect(body.details).toEqual({ missing: ['avg_amount', 'risk_score', 'is_vip', 'embedding'] });
+    expect(await statusesOf([5301])).toEqual(['NOT_FOUND']);
   });
 
   it('one bad value among good rows → 422 naming the column, and NOTHING is written', async () => {
     const body = expectError(
       await push({
         push_source_name: 'user_stats_push',
-        df: {
+        df: userStatsDf({
           user_id: [5001, 5002, 1001],
           txn_count: [10, 'many', 999],
           event_timestamp: [new Date().toISOString(), new Date().toISOString(), new Date().toISOString()],
-        },
+        }),
         to: 'online',
       }),
       422,
@@ -543,7 +568,7 @@ describe('POST /push — errors write nothing', () => {
     const body = expectError(
       await push({
         push_source_name: 'user_stats_push',
-        df: { user_id: [1001], txn_count: [7], event_timestamp: ['2099-01-01T00:00:00Z'] },
+        df: userStatsDf({ user_id: [1001], txn_count: [7], event_timestamp: ['2099-01-01T00:00:00Z'] }),
         to: 'online',
       }),
       422,
@@ -564,7 +589,7 @@ describe('POST /push — errors write nothing', () => {
   ])('%s → 422, nothing written', async (_what, id, columns) => {
     const res = await push({
       push_source_name: 'user_stats_push',
-      df: { user_id: [id], ...columns },
+      df: userStatsDf({ user_id: [id], ...columns }),
       to: 'online',
     });
     expectError(res, 422, 'QUIVER_ERR_INVALID_VALUE');
@@ -574,7 +599,7 @@ describe('POST /push — errors write nothing', () => {
   it('a join key too long for a store key, beside a good row → 422 naming it, not even the good row written', async () => {
     const res = await push({
       push_source_name: 'user_stats_push',
-      df: { user_id: [5201, 'k'.repeat(1500)], txn_count: [1, 2] },
+      df: userStatsDf({ user_id: [5201, 'k'.repeat(1500)], txn_count: [1, 2] }),
     });
     const body = expectError(res, 422, 'QUIVER_ERR_INVALID_VALUE');
     expect(body.error).toContain('at most 1024 UTF-8 bytes');
@@ -582,7 +607,10 @@ describe('POST /push — errors write nothing', () => {
   });
 
   it('a bad join key → 422', async () => {
-    const res = await push({ push_source_name: 'user_stats_push', df: { user_id: [null], txn_count: [1] } });
+    const res = await push({
+      push_source_name: 'user_stats_push',
+      df: userStatsDf({ user_id: [null], txn_count: [1] }),
+    });
     expect(expectError(res, 422, 'QUIVER_ERR_INVALID_VALUE').error).toContain('"user_id"');
   });
 });
@@ -610,7 +638,7 @@ describe('after all the bad requests', () => {
   it('and a good push still works', async () => {
     const res = await server.post('/push', {
       push_source_name: 'user_stats_push',
-      df: { user_id: [5009], txn_count: [3] },
+      df: userStatsDf({ user_id: [5009], txn_count: [3] }),
       to: 'online',
     });
     expect(res.status).toBe(200);

@@ -5,7 +5,14 @@
  */
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EPOCH, rfc3339, startTestServer, type TestResponse, type TestServer } from '../fixtures/config.ts';
+import {
+  EPOCH,
+  rfc3339,
+  startTestServer,
+  type TestResponse,
+  type TestServer,
+  userStatsDf,
+} from '../fixtures/config.ts';
 
 interface Column {
   values: unknown[];
@@ -95,7 +102,7 @@ describe('POST /push', () => {
       (
         await push({
           push_source_name: 'user_stats_push',
-          df: { user_id: [2101], txn_count: [5], event_timestamp: [at(newer)] },
+          df: userStatsDf({ user_id: [2101], txn_count: [5], event_timestamp: [at(newer)] }),
         })
       ).body,
     ).toEqual({
@@ -107,7 +114,7 @@ describe('POST /push', () => {
       (
         await push({
           push_source_name: 'user_stats_push',
-          df: { user_id: [2101], txn_count: [1], event_timestamp: [at(older)] },
+          df: userStatsDf({ user_id: [2101], txn_count: [1], event_timestamp: [at(older)] }),
         })
       ).body,
     ).toEqual({
@@ -127,7 +134,7 @@ describe('POST /push', () => {
       (
         await push({
           push_source_name: 'user_stats_push',
-          df: { user_id: [2101], txn_count: [9], event_timestamp: [at(newest)] },
+          df: userStatsDf({ user_id: [2101], txn_count: [9], event_timestamp: [at(newest)] }),
         })
       ).body,
     ).toEqual({
@@ -145,7 +152,11 @@ describe('POST /push', () => {
   it('within one push, the row with the newest event wins whatever its position', async () => {
     const res = await push({
       push_source_name: 'user_stats_push',
-      df: { user_id: [2201, 2201], txn_count: [8, 4], event_timestamp: [recent(10), recent(500)] },
+      df: userStatsDf({
+        user_id: [2201, 2201],
+        txn_count: [8, 4],
+        event_timestamp: [recent(10), recent(500)],
+      }),
     });
     expect(res.status).toBe(200);
     expect((await read(['user_stats:txn_count'], { user_id: [2201] })).results[1]!.values).toEqual([8]);
@@ -154,7 +165,7 @@ describe('POST /push', () => {
   it('a row older than the TTL is stored and served as OUTSIDE_MAX_AGE', async () => {
     await push({
       push_source_name: 'user_stats_push',
-      df: { user_id: [2301], txn_count: [3], event_timestamp: ['2024-01-01T00:00:00Z'] },
+      df: userStatsDf({ user_id: [2301], txn_count: [3], event_timestamp: ['2024-01-01T00:00:00Z'] }),
     });
     expect((await read(['user_stats:txn_count'], { user_id: [2301] })).results[1]).toEqual({
       values: [3],
@@ -165,7 +176,10 @@ describe('POST /push', () => {
 
   it('without an event_timestamp column the rows get the time of the push', async () => {
     const before = Date.now();
-    const res = await push({ push_source_name: 'user_stats_push', df: { user_id: [2401], txn_count: [1] } });
+    const res = await push({
+      push_source_name: 'user_stats_push',
+      df: userStatsDf({ user_id: [2401], txn_count: [1] }),
+    });
     const after = Date.now();
     expect(res.status).toBe(200);
     const column = (await read(['user_stats:txn_count', 'user_stats:country'], { user_id: [2401] })).results;
@@ -173,7 +187,7 @@ describe('POST /push', () => {
     const ts = Date.parse(column[1]!.event_timestamps[0]!);
     expect(ts).toBeGreaterThanOrEqual(before);
     expect(ts).toBeLessThanOrEqual(after);
-    // Features absent from the df are stored as null.
+    // Features sent as null are stored as null.
     expect(column[2]).toMatchObject({ values: [null], statuses: ['NULL_VALUE'] });
   });
 
@@ -181,7 +195,7 @@ describe('POST /push', () => {
     const ts = recent(90);
     await push({
       push_source_name: 'user_stats_push',
-      df: { user_id: [2501, 2502], txn_count: [1, 2], event_timestamp: [ts / 1000, ts] },
+      df: userStatsDf({ user_id: [2501, 2502], txn_count: [1, 2], event_timestamp: [ts / 1000, ts] }),
     });
     expect(
       (await read(['user_stats:txn_count'], { user_id: [2501, 2502] })).results[1]!.event_timestamps,
@@ -190,11 +204,13 @@ describe('POST /push', () => {
 
   it('the view name works as push target too, by push_source_name or feature_view', async () => {
     expect(
-      (await push({ push_source_name: 'user_stats', df: { user_id: [2601], txn_count: [6] } })).status,
+      (await push({ push_source_name: 'user_stats', df: userStatsDf({ user_id: [2601], txn_count: [6] }) }))
+        .status,
     ).toBe(200);
-    expect((await push({ feature_view: 'user_stats', df: { user_id: [2602], txn_count: [7] } })).status).toBe(
-      200,
-    );
+    expect(
+      (await push({ feature_view: 'user_stats', df: userStatsDf({ user_id: [2602], txn_count: [7] }) }))
+        .status,
+    ).toBe(200);
     expect((await read(['user_stats:txn_count'], { user_id: [2601, 2602] })).results[1]!.values).toEqual([
       6, 7,
     ]);
@@ -232,7 +248,11 @@ describe('POST /push', () => {
     const body = new Packr({ useRecords: false }).pack({
       push_source_name: 'user_stats_push',
       // BigInts are packed as msgpack 64-bit integers, as other languages' clients pack ints ≥ 2^32.
-      df: { user_id: [5_000_000_001n], txn_count: [5_000_000_000n], event_timestamp: [BigInt(ts)] },
+      df: userStatsDf({
+        user_id: [5_000_000_001n],
+        txn_count: [5_000_000_000n],
+        event_timestamp: [BigInt(ts)],
+      }),
     });
     const res = await push(body, { 'content-type': 'application/msgpack' });
     expect(res.status, res.raw.toString()).toBe(200);
@@ -245,7 +265,7 @@ describe('POST /push', () => {
   it('a msgpack body', async () => {
     const body = new Packr({ useRecords: false }).pack({
       push_source_name: 'user_stats_push',
-      df: { user_id: [2701], txn_count: [21] },
+      df: userStatsDf({ user_id: [2701], txn_count: [21] }),
       to: 'online',
     });
     const res = await push(body, { 'content-type': 'application/msgpack' });
@@ -260,12 +280,12 @@ describe('POST /push — what Feast clients send', () => {
     const ts = recent(45);
     const res = await push({
       push_source_name: 'user_stats_push',
-      df: {
+      df: userStatsDf({
         user_id: [2801],
         event_timestamp: [new Date(ts).toISOString()],
         created: [new Date(ts).toISOString()],
         txn_count: [1000],
-      },
+      }),
       to: 'online_and_offline',
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -283,7 +303,8 @@ describe('POST /push — what Feast clients send', () => {
     // As in Feast's docs: curl -X POST .../push -d '{...}', so the content type is form-encoded.
     const text =
       '{"push_source_name": "user_stats_push", "df": {"user_id": [2901], "event_timestamp": ["2022-05-13 10:59:42"], ' +
-      '"created": ["2022-05-13 10:59:42"], "txn_count": [1000]}, "to": "online_and_offline"}';
+      '"created": ["2022-05-13 10:59:42"], "txn_count": [1000], "avg_amount": [0.5], "risk_score": [0.1], ' +
+      '"is_vip": [false], "country": ["NL"], "embedding": [[1, 2]]}, "to": "online_and_offline"}';
     const res = await push(text, { 'content-type': 'application/x-www-form-urlencoded' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const column = (await read(['user_stats:txn_count'], { user_id: [2901] })).results[1];
@@ -300,7 +321,7 @@ describe('POST /push — what Feast clients send', () => {
     try {
       const res = await push({
         push_source_name: 'user_stats_push',
-        df: { user_id: [2902], event_timestamp: ['2022-05-13 10:59:42'], txn_count: [1] },
+        df: userStatsDf({ user_id: [2902], event_timestamp: ['2022-05-13 10:59:42'], txn_count: [1] }),
       });
       expect(res.status).toBe(200);
     } finally {
