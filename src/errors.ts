@@ -4,7 +4,7 @@
  * nothing else decides a status. `docs/errors.md` lists the same codes; a test keeps them in sync.
  *
  * @example
- *   throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: 'user_stat' }, { hint: 'user_stats' });
+ *   throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: 'user_stat' }, { details: { didYouMean: 'user_stats' } });
  */
 
 /** The closed set of error kinds. Each has exactly one HTTP status (see http/error-handler.ts). */
@@ -148,6 +148,7 @@ export const ERROR_CATALOGUE = {
   QUIVER_ERR_CONFIG_NOT_FOUND: { kind: 'config', message: 'Config file not found: {path}' },
   QUIVER_ERR_CONFIG_LOAD: { kind: 'config', message: 'Could not load config {path}: {reason}' },
   QUIVER_ERR_CONFIG_INVALID: { kind: 'config', message: 'Invalid config {path}: {reason}' },
+  QUIVER_ERR_USAGE: { kind: 'config', message: 'Invalid {option}: {reason}' },
   QUIVER_ERR_SOURCE: { kind: 'config', message: 'Cannot read source of feature view "{view}": {reason}' },
 
   QUIVER_ERR_INTERNAL: { kind: 'internal', message: 'Internal error: {reason}' },

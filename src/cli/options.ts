@@ -18,8 +18,8 @@ export const hostOption = (): Option =>
 export function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-      path: '--port',
+    throw quiverError('QUIVER_ERR_USAGE', {
+      option: '--port',
       reason: `expected a port 0-65535, got "${value}"`,
     });
   }
@@ -30,8 +30,8 @@ export function parsePositiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) {
-      throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-        path: name,
+      throw quiverError('QUIVER_ERR_USAGE', {
+        option: name,
         reason: `expected a positive integer, got "${value}"`,
       });
     }

@@ -101,6 +101,24 @@ describe('quiver CLI — usage', () => {
     );
   });
 
+  it('a bad flag value exits 2 naming the flag, not the config', async () => {
+    const { code, stderr } = await quiver(['serve', '--port', 'abc']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Invalid --port: expected a port 0-65535, got "abc"');
+    expect(stderr).toContain('QUIVER_ERR_USAGE');
+  });
+
+  it('init into a path under a file exits 1 with what went wrong, not a stack trace', async () => {
+    const file = path.join(tmp, 'a-file');
+    await writeFile(file, '');
+    const { code, stderr } = await quiver(['init', path.join(file, 'repo')]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `cannot create ${path.join(file, 'repo', 'data')}: a part of the path is a file`,
+    );
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('apply on a config with a syntax error exits 2', async () => {
     const file = path.join(tmp, 'syntax.config.ts');
     await writeFile(file, 'export default { project: ;\n');
@@ -264,18 +282,46 @@ describe('quiver CLI — init, apply, materialize, push', () => {
         '2',
       ]);
       expect(code).toBe(1);
-      expect(stderr).toContain('the port is already in use');
+      expect(stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
     } finally {
       blocker.close();
     }
+  });
+
+  it('push to a misspelt view exits 2 and suggests the right one', async () => {
+    const { code, stderr } = await quiver([
+      'push',
+      'driver_stat',
+      path.join(tmp, 'x.csv'),
+      '--config',
+      config,
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Unknown feature view "driver_stat"');
+    expect(stderr).toContain('Did you mean "driver_stats"?');
+  });
+
+  it('push of an empty file, or of one that leaves out a feature, exits 2 saying so', async () => {
+    const empty = path.join(tmp, 'empty.csv');
+    await writeFile(empty, '');
+    const none = await quiver(['push', 'driver_stats', empty, '--config', config]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`${empty} is empty: a CSV file starts with a header row`);
+
+    const partial = path.join(tmp, 'partial.csv');
+    await writeFile(partial, 'driver_id,conv_rate,acc_rate\n2005,0.5,0.5\n');
+    const some = await quiver(['push', 'driver_stats', partial, '--config', config]);
+    expect(some.code).toBe(2);
+    expect(some.stderr).toContain('lacks column "avg_daily_trips"');
   });
 
   it('push of a file with an unknown column exits 2 without writing', async () => {
     const file = path.join(tmp, 'typo.csv');
     await writeFile(file, `driver_id,event_timestamp,conv_rat\n2004,${new Date().toISOString()},0.5\n`);
     const { code, stderr } = await quiver(['push', 'driver_stats', file, '--config', config]);
-    expect(code).not.toBe(0);
-    expect(stderr).toContain('conv_rat');
+    expect(code).toBe(2);
+    expect(stderr).toContain('Unknown feature "conv_rat" in view "driver_stats"');
+    expect(stderr).toContain('Did you mean "conv_rate"?');
   });
 });
 

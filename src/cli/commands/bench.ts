@@ -66,8 +66,8 @@ function parseNonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0) {
-      throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-        path: name,
+      throw quiverError('QUIVER_ERR_USAGE', {
+        option: name,
         reason: `expected an integer ≥ 0, got "${value}"`,
       });
     }
@@ -148,8 +148,8 @@ export function registerBench(program: Command): void {
       }
       if ((await bench.matchScenarios(scenario)).length === 0) {
         const known = (await bench.listScenarios()).map((s) => s.id);
-        throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-          path: 'bench <scenario>',
+        throw quiverError('QUIVER_ERR_USAGE', {
+          option: 'bench <scenario>',
           reason: `no scenario matches "${scenario}"; known: all, ${known.join(', ')}`,
         });
       }

@@ -43,8 +43,8 @@ export function parseScopes(value: string): Scope[] {
     .filter((s) => s !== '');
   const bad = scopes.filter((s) => !SCOPES.includes(s as Scope));
   if (scopes.length === 0 || bad.length > 0) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-      path: '--scopes',
+    throw quiverError('QUIVER_ERR_USAGE', {
+      option: '--scopes',
       reason: `expected a comma-separated list of ${SCOPES.join(', ')}, got "${value}"`,
     });
   }
@@ -53,8 +53,8 @@ export function parseScopes(value: string): Scope[] {
 
 function parseId(value: string): string {
   if (!ID.test(value)) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-      path: '--id',
+    throw quiverError('QUIVER_ERR_USAGE', {
+      option: '--id',
       reason: `expected letters, digits and _ . @ / - (no ":" or ","), got "${value}"`,
     });
   }

@@ -22,8 +22,8 @@ export function parseSince(value: string | undefined): number | 'auto' | undefin
   if (value === 'auto') return 'auto';
   const ms = parseTimestampMs(value);
   if (Number.isNaN(ms)) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-      path: '--since',
+    throw quiverError('QUIVER_ERR_USAGE', {
+      option: '--since',
       reason: `expected an ISO-8601 time, epoch seconds/ms, or "auto", got "${value}"`,
     });
   }

@@ -83,10 +83,13 @@ describe('openCsvSource', () => {
     ]);
   });
 
-  it('gives an empty file no columns and no records', async () => {
-    const source = await openCsvSource('v', csvFile(''));
-    expect(source.columns).toEqual([]);
-    expect((await readAll(source)).records).toEqual([]);
+  it('refuses an empty file (no header row); a header alone is a file of no records', async () => {
+    const empty = await openCsvSource('v', csvFile('')).catch((e: unknown) => e);
+    expect(isQuiverError(empty) && empty.code).toBe('QUIVER_ERR_SOURCE');
+    expect((empty as Error).message).toMatch(/is empty: a CSV file starts with a header row/);
+    const headerOnly = await openCsvSource('v', csvFile('id,a\n'));
+    expect(headerOnly.columns).toEqual(['id', 'a']);
+    expect((await readAll(headerOnly)).records).toEqual([]);
   });
 
   it('fails with QUIVER_ERR_SOURCE for a missing file, a duplicate column or broken quoting', async () => {

@@ -72,14 +72,14 @@ export async function openCsvSource(view: string, path: string): Promise<OpenedS
   let header: string[] = [];
   try {
     const first = await next();
-    if (!first.done) {
-      lineOf(first.value.raw);
-      header = first.value.record.map((name) => name.trim());
-      const seen = new Set<string>();
-      for (const name of header) {
-        if (seen.has(name)) throw sourceError(view, `${path}: duplicate column "${name}" in the header`);
-        seen.add(name);
-      }
+    if (first.done)
+      throw sourceError(view, `${path} is empty: a CSV file starts with a header row naming its columns`);
+    lineOf(first.value.raw);
+    header = first.value.record.map((name) => name.trim());
+    const seen = new Set<string>();
+    for (const name of header) {
+      if (seen.has(name)) throw sourceError(view, `${path}: duplicate column "${name}" in the header`);
+      seen.add(name);
     }
   } catch (err) {
     await close();
