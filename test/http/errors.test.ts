@@ -450,6 +450,17 @@ describe('POST /push — errors write nothing', () => {
     expect(body.error).toContain('"nope_push"');
   });
 
+  it('an on-demand view as push target → 400 saying it is computed, not stored', async () => {
+    const body = expectError(
+      await push({ push_source_name: 'amount_ratio', df: { user_id: [5001], ratio: [1] } }),
+      400,
+      'QUIVER_ERR_INVALID_REQUEST',
+    );
+    expect(body.error).toBe(
+      '"amount_ratio" is an on-demand feature view: its features are computed at request time, so nothing can be pushed to it',
+    );
+  });
+
   it('missing push_source_name → 400', async () => {
     expectError(await push({ df: { user_id: [5001] }, to: 'online' }), 400, 'QUIVER_ERR_INVALID_REQUEST');
   });
@@ -490,7 +501,7 @@ describe('POST /push — errors write nothing', () => {
   });
 
   it('"to": "offline" → 400 (there is no offline store)', async () => {
-    expectError(
+    const body = expectError(
       await push({
         push_source_name: 'user_stats_push',
         df: userStatsDf({ user_id: [5001], txn_count: [1] }),
@@ -499,6 +510,7 @@ describe('POST /push — errors write nothing', () => {
       400,
       'QUIVER_ERR_INVALID_REQUEST',
     );
+    expect(body.error).toContain('"to" must be "online" (or Feast\'s "online_and_offline"');
     expect(await statusesOf([5001])).toEqual(['NOT_FOUND']);
   });
 

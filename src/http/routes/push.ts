@@ -22,7 +22,7 @@ export function registerPushRoutes(
     const to = body.to ?? 'online';
     if (to !== 'online' && to !== 'online_and_offline') {
       throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
-        reason: `"to" must be "online": Quiver has no offline store (got ${JSON.stringify(to)})`,
+        reason: `"to" must be "online" (or Feast's "online_and_offline", which writes online only: Quiver has no offline store), got ${JSON.stringify(to)}`,
       });
     }
     const df = requireObject(body.df, '"df"') as Record<string, unknown[]>;
