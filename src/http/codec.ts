@@ -38,6 +38,25 @@ export function installBodyParsers(app: FastifyInstance): void {
   });
 }
 
+/** True when the client asked for MessagePack answers (`Accept: application/msgpack` or a variant). */
+export function acceptsMsgpack(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('msgpack');
+}
+
+/**
+ * Answers of Fastify's routes in MessagePack for a client that accepts it; errors stay JSON, as on the
+ * fast path, so a client reads every error the same way.
+ */
+export function installMsgpackReplies(app: FastifyInstance): void {
+  app.addHook('preSerialization', (request, reply, payload, done) => {
+    if (reply.statusCode < 400 && acceptsMsgpack(request.headers.accept)) {
+      // Fastify types a serializer as returning a string, but sends a Buffer as is (reply.js onSendEnd).
+      reply.type('application/msgpack').serializer(packMsgpack as unknown as (payload: unknown) => string);
+    }
+    done(null, payload);
+  });
+}
+
 /** Decodes a msgpack request body with the same rules as the Fastify parser (shared by the fast path). */
 export function unpackMsgpack(body: Buffer): unknown {
   return unpackr.unpack(body);

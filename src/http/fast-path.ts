@@ -16,7 +16,7 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { unpackMsgpack } from './codec.ts';
+import { acceptsMsgpack, packMsgpack, unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
@@ -32,6 +32,13 @@ export interface EncodedResponse {
 /** A JSON document as Fastify would send it (same content type, same bytes). */
 export function jsonResponse(document: unknown): EncodedResponse {
   return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(document) };
+}
+
+/** A document in the encoding the client accepts: MessagePack when it asks for it, JSON otherwise. */
+export function documentResponse(document: unknown, accept: string | undefined): EncodedResponse {
+  return acceptsMsgpack(accept)
+    ? { contentType: 'application/msgpack', body: packMsgpack(document) }
+    : jsonResponse(document);
 }
 
 /** Response header saying the answer is degraded (stores/breaker-store.ts), e.g. `stale-cache`. */

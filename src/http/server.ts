@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { JobService } from '../jobs/job-service.ts';
 import type { ModelManager } from '../serving/model-manager.ts';
 import type { OnlineStore } from '../stores/online-store.ts';
-import { installBodyParsers } from './codec.ts';
+import { installBodyParsers, installMsgpackReplies } from './codec.ts';
 import { installErrorHandlers, MAX_PATH_SEGMENT, sendError, toQuiverError } from './error-handler.ts';
 import { FastPath } from './fast-path.ts';
 import type { Guard } from './guard.ts';
@@ -67,6 +67,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   installBodyParsers(app);
+  installMsgpackReplies(app);
   installErrorHandlers(app, config.server.maxBodyBytes, deps.metrics);
 
   app.addHook('onRequest', (request, reply, done) => {

@@ -3,7 +3,7 @@
  * /get-online-features serves, older events never overwrite newer ones, and the request Feast's own
  * clients send (with its `created` column and naive timestamps) is accepted.
  */
-import { Packr } from 'msgpackr';
+import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EPOCH,
@@ -260,6 +260,21 @@ describe('POST /push', () => {
       { values: [5_000_000_001], statuses: ['PRESENT'], event_timestamps: [EPOCH] },
       { values: [5_000_000_000], statuses: ['PRESENT'], event_timestamps: [rfc3339(ts)] },
     ]);
+  });
+
+  it('Accept: application/msgpack gets the answer in msgpack; an error stays JSON', async () => {
+    const body = {
+      push_source_name: 'user_stats_push',
+      df: userStatsDf({ user_id: [2702], txn_count: [22] }),
+    };
+    const ok = await push(body, { accept: 'application/msgpack' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('application/msgpack');
+    expect(unpack(ok.raw)).toEqual({ rows: 1, written: 1, skippedStale: 0 });
+    const bad = await push({ ...body, df: { user_id: [2702] } }, { accept: 'application/msgpack' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(bad.body).toMatchObject({ code: 'QUIVER_ERR_MISSING_COLUMNS' });
   });
 
   it('a msgpack body', async () => {

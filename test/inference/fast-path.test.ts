@@ -6,6 +6,7 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import { request as httpRequest } from 'node:http';
+import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionRejectEvent } from '../../src/metrics/events.ts';
 import { GatedRuntime } from '../fixtures/gated-runtime.ts';
@@ -18,6 +19,7 @@ import {
   type InferenceServer,
 } from '../fixtures/inference.ts';
 
+const MSGPACK = { accept: 'application/msgpack' };
 const predictBody = { entities: { row_id: ['0', '1', 'nobody'] } };
 const inferBody = {
   id: 'x1',
@@ -52,6 +54,9 @@ describe('fast path and Fastify path answer the same', () => {
       { inputs: [{ ...inferBody.inputs[0], shape: [3, FEATURES] }] },
     ],
     ['bad x-priority header', '/v1/models/gbdt/predict', predictBody, { 'x-priority': 'high' }],
+    ['predict, msgpack accepted', '/v1/models/gbdt/predict', predictBody, MSGPACK],
+    ['infer, msgpack accepted', '/v2/models/gbdt/infer', inferBody, MSGPACK],
+    ['an error, msgpack accepted', '/v1/models/gbdt/predict', { entities: { row_id: [{}] } }, MSGPACK],
   ];
 
   it.each(cases)('%s', async (_name, path, body, headers) => {
@@ -65,6 +70,27 @@ describe('fast path and Fastify path answer the same', () => {
       expect(res.headers.get('content-length')).toBe(String(res.raw.length));
       expect(res.headers.get('transfer-encoding')).toBeNull();
     }
+  });
+
+  it.each([
+    ['/v1/models/gbdt/predict', predictBody],
+    ['/v2/models/gbdt/infer', inferBody],
+  ])(
+    "Accept: application/msgpack answers %s with the JSON answer's document, in msgpack",
+    async (path, body) => {
+      const json = await server.post(path, body);
+      const packed = await server.post(path, body, MSGPACK);
+      expect(packed.status).toBe(200);
+      expect(packed.headers.get('content-type')).toBe('application/msgpack');
+      expect(unpack(packed.raw)).toEqual(json.body);
+    },
+  );
+
+  it('errors stay JSON when msgpack is accepted, so a client reads every error one way', async () => {
+    const res = await server.post('/v1/models/gbdt/predict', { entities: { row_id: [{}] } }, MSGPACK);
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.body).toMatchObject({ code: 'QUIVER_ERR_INVALID_VALUE' });
   });
 
   it('both paths time their errors by route and code in /metrics', async () => {

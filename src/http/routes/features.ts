@@ -16,7 +16,7 @@ import {
 } from '../../features/online-features.ts';
 import type { ServingPlan } from '../../features/plan.ts';
 import { isStaleCache } from '../../stores/online-store.ts';
-import { packMsgpack } from '../codec.ts';
+import { acceptsMsgpack, packMsgpack } from '../codec.ts';
 import { DEGRADED_HEADER, type EncodedResponse, type FastRoute } from '../fast-path.ts';
 import { optionalBoolean, requireObject, stringArray } from '../validate-body.ts';
 
@@ -86,19 +86,14 @@ export function featuresFastRoute(deps: FeatureRouteDeps): FastRoute {
     label: '/get-online-features',
     access: 'features:read',
     respond: (body, req) => {
-      const accept = req.headers.accept;
-      return getOnlineFeatures(deps, body, accept !== undefined && accept.includes('msgpack'));
+      return getOnlineFeatures(deps, body, acceptsMsgpack(req.headers.accept));
     },
   };
 }
 
 export function registerFeatureRoutes(app: FastifyInstance, deps: FeatureRouteDeps): void {
   app.post('/get-online-features', async (request, reply) => {
-    const encoded = await getOnlineFeatures(
-      deps,
-      request.body,
-      request.headers.accept?.includes('msgpack') === true,
-    );
+    const encoded = await getOnlineFeatures(deps, request.body, acceptsMsgpack(request.headers.accept));
     if (encoded.degraded !== undefined) reply.header(DEGRADED_HEADER, encoded.degraded);
     return reply.type(encoded.contentType).send(encoded.body);
   });

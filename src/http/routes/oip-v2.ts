@@ -9,7 +9,7 @@ import type { Cancellation } from '../../batching/batcher.ts';
 import { quiverError } from '../../errors.ts';
 import type { ModelHandle, ModelManager } from '../../serving/model-manager.ts';
 import { inferPayload, inferResponse } from '../../serving/request-payloads.ts';
-import { jsonResponse, type EncodedResponse, type FastRoute } from '../fast-path.ts';
+import { documentResponse, type EncodedResponse, type FastRoute } from '../fast-path.ts';
 import { cancelOnClose, refuseWhenFull, schedulingOptions } from '../request-options.ts';
 
 export const SERVER_NAME = 'quiver';
@@ -47,7 +47,7 @@ function infer(
   const payload = inferPayload(handle, body);
   return handle.batcher
     .submit(payload, payload.rows, schedulingOptions(headers, cancellation))
-    .then((result) => jsonResponse(inferResponse(handle, body, result)));
+    .then((result) => documentResponse(inferResponse(handle, body, result), headers.accept));
 }
 
 /** POST /v2/models/{m}/infer on the raw fast path (fast-path.ts). */

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Cancellation } from '../../batching/batcher.ts';
 import type { ModelManager } from '../../serving/model-manager.ts';
 import { predictPayload, predictResponse } from '../../serving/request-payloads.ts';
-import { jsonResponse, type EncodedResponse, type FastRoute } from '../fast-path.ts';
+import { documentResponse, type EncodedResponse, type FastRoute } from '../fast-path.ts';
 import { cancelOnClose, refuseWhenFull, schedulingOptions } from '../request-options.ts';
 
 export { outputValues } from '../../serving/request-payloads.ts';
@@ -30,7 +30,7 @@ function predict(
   const payload = predictPayload(handle, body, deps.maxEntitiesPerRequest);
   return handle.batcher
     .submit(payload, payload.rows, schedulingOptions(headers, cancellation))
-    .then((result) => jsonResponse(predictResponse(handle, result)));
+    .then((result) => documentResponse(predictResponse(handle, result), headers.accept));
 }
 
 /** The same route on the raw fast path (fast-path.ts). */
