@@ -132,6 +132,11 @@ export const ERROR_CATALOGUE = {
     kind: 'unavailable',
     message: 'Online store ({store}) is unavailable: {reason}',
   },
+  QUIVER_ERR_STORE_CORRUPT_RECORD: {
+    kind: 'internal',
+    message:
+      'The online store holds a value Quiver cannot read at key "{key}" ({reason}): push or materialize that entity again, or delete the key',
+  },
   QUIVER_ERR_BROKER_UNAVAILABLE: { kind: 'unavailable', message: 'Job broker is unavailable: {reason}' },
   QUIVER_ERR_UNKNOWN_JOB: { kind: 'not_found', message: 'Unknown job "{id}" (it may have expired)' },
   QUIVER_ERR_JOB_ATTEMPTS_EXHAUSTED: {

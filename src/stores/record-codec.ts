@@ -5,6 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import type { Options } from 'msgpackr';
+import { describe } from '../features/values.ts';
 import type { StoredRow } from './online-store.ts';
 
 export const RECORD_PACK_OPTIONS = {
@@ -42,7 +43,11 @@ export class RecordDecoder {
     }
     this.#range.start = bytes.byteOffset;
     this.#range.end = bytes.byteOffset + bytes.length;
-    return this.#packr.unpack(whole, this.#range) as StoredRow;
+    const row: unknown = this.#packr.unpack(whole, this.#range);
+    // Anything else under a view's key (written by another program) must not be served as features.
+    if (!Array.isArray(row) || typeof row[0] !== 'number')
+      throw new TypeError(`expected a msgpack array [eventTsMs, ...values], got ${describe(row)}`);
+    return row as StoredRow;
   }
 }
 

@@ -34,8 +34,10 @@ export const MAX_KEYS_PER_FETCH = 1000;
 export interface ReadCoalescerOptions {
   /** Default MAX_KEYS_PER_FETCH. */
   readonly maxKeys?: number;
-  /** What a failed fetch rejects its reads with (a decode failure is left as it is). */
+  /** What a failed fetch rejects its reads with. */
   readonly fetchError?: (err: unknown) => unknown;
+  /** What a read rejects with when a value cannot be decoded, given its full key. */
+  readonly decodeError?: (key: string, err: unknown) => unknown;
 }
 
 export class ReadCoalescer {
@@ -49,6 +51,7 @@ export class ReadCoalescer {
 
   readonly #maxKeys: number;
   readonly #fetchError: (err: unknown) => unknown;
+  readonly #decodeError: (key: string, err: unknown) => unknown;
 
   constructor(
     private readonly fetch: FetchValues,
@@ -57,6 +60,7 @@ export class ReadCoalescer {
   ) {
     this.#maxKeys = options.maxKeys ?? MAX_KEYS_PER_FETCH;
     this.#fetchError = options.fetchError ?? ((err) => err);
+    this.#decodeError = options.decodeError ?? ((_key, err) => err);
   }
 
   /** Reads the keys `prefix + key` with the other reads of this turn. */
@@ -88,7 +92,7 @@ export class ReadCoalescer {
       return;
     }
     sent.then(
-      (values) => this.#answer(reads, values),
+      (values) => this.#answer(reads, keys, values),
       (err: unknown) => this.#fail(reads, err),
     );
   }
@@ -98,17 +102,18 @@ export class ReadCoalescer {
     for (const read of reads) read.reject(error);
   }
 
-  #answer(reads: PendingRead[], values: (Buffer | null)[]): void {
+  #answer(reads: PendingRead[], keys: readonly string[], values: (Buffer | null)[]): void {
     for (const read of reads) {
       const result: ReadResult = new Array<StoredRow | undefined>(read.count);
+      let i = 0;
       try {
-        for (let i = 0; i < read.count; i++) {
+        for (; i < read.count; i++) {
           const value = values[read.start + i];
           result[i] = value == null ? undefined : this.decode(value);
         }
       } catch (err) {
         // A value that is not a record fails its own read, not the others of the batch.
-        read.reject(err);
+        read.reject(this.#decodeError(keys[read.start + i]!, err));
         continue;
       }
       read.resolve(result);

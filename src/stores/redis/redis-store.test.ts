@@ -1,6 +1,6 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { unpack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS, REDIS_URL, serviceAvailable, uniquePrefix } from '../../../test/support/services.ts';
 import { runOnlineStoreContract } from '../online-store.contract.ts';
@@ -63,6 +63,35 @@ describe.skipIf(!redisUp)('RedisStore on the shared Redis', () => {
       const raw = await admin.getBuffer(`${keyPrefix}:shop:user_stats:u:1`);
       expect(unpack(raw!)).toEqual([1_700_000_000_000, 3, 'x', null]);
       expect(await admin.hget(`${keyPrefix}:shop:__meta`, 'watermark')).toBe('42');
+    } finally {
+      await store.close();
+      await deleteKeys(`${keyPrefix}:*`);
+    }
+  });
+
+  it('a value under a view key that is not a record fails its read naming the key; other reads are answered', async () => {
+    const keyPrefix = uniquePrefix('redis-corrupt');
+    const store = await RedisStore.create({ url: REDIS_URL, project: 'shop', keyPrefix });
+    try {
+      await store.write('user_stats', [{ key: 'ok', eventTsMs: 1_700_000_000_000, values: [1] }]);
+      await admin.set(`${keyPrefix}:shop:user_stats:text`, 'hello');
+      await admin.set(`${keyPrefix}:shop:user_stats:map`, pack({ a: 1 }));
+      const [good, text, map] = [
+        store.read('user_stats', ['ok']),
+        store.read('user_stats', ['ok', 'text']),
+        store.read('user_stats', ['map']),
+      ];
+      expect(await good).toEqual([[1_700_000_000_000, 1]]);
+      await expect(text).rejects.toMatchObject({
+        code: 'QUIVER_ERR_STORE_CORRUPT_RECORD',
+        message: expect.stringContaining(`at key "${keyPrefix}:shop:user_stats:text"`) as unknown,
+      });
+      await expect(map).rejects.toMatchObject({
+        code: 'QUIVER_ERR_STORE_CORRUPT_RECORD',
+        message: expect.stringContaining(
+          'expected a msgpack array [eventTsMs, ...values], got object',
+        ) as unknown,
+      });
     } finally {
       await store.close();
       await deleteKeys(`${keyPrefix}:*`);

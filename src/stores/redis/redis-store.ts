@@ -80,7 +80,15 @@ export class RedisStore implements OnlineStore {
     this.#reads = new ReadCoalescer(
       (keys) => this.#fetch(keys),
       (value) => decoder.decode(value),
-      { fetchError: storeUnavailable },
+      {
+        fetchError: storeUnavailable,
+        decodeError: (key, err) =>
+          quiverError(
+            'QUIVER_ERR_STORE_CORRUPT_RECORD',
+            { key, reason: (err as Error).message },
+            { cause: err },
+          ),
+      },
     );
   }
 
