@@ -22,8 +22,11 @@ function service(): Promise<OnlineFeatureService> {
         name: 'scaled',
         inputs: { user_stats: ['avg_amount'] },
         request: { amount: 'float32' },
-        schema: { times: 'float32' },
-        transform: (b) => ({ times: b.amount!.map((a, i) => a * b.avg_amount![i]!) }),
+        schema: { times: 'float32', plus: 'float64' },
+        transform: (b) => ({
+          times: b.amount!.map((a, i) => a * b.avg_amount![i]!),
+          plus: b.amount!.map((a, i) => a + b.avg_amount![i]!),
+        }),
       },
     ],
     featureServices: [],
@@ -72,5 +75,20 @@ describe('float32 range of request data and on-demand outputs', () => {
     expect(buildFeastResponse(result, false).results[1]).toMatchObject(expected);
     const written = JSON.parse(feastJson(result, false).toString('utf8')) as { results: unknown[] };
     expect(written.results[1]).toMatchObject(expected);
+  });
+
+  it('one output that its type cannot hold is NULL_VALUE alone: its siblings stay PRESENT', async () => {
+    const features = await service();
+    const plan = features.planFor({ features: ['scaled:times', 'scaled:plus'] });
+    const result = (await features.fetch(
+      plan,
+      { user_id: ['1'], amount: [1e30] },
+      1,
+    )) as OnlineFeaturesResult;
+    const times = { values: [null], statuses: ['NULL_VALUE'] };
+    const plus = { values: [1e30 + 1e10], statuses: ['PRESENT'] };
+    expect(buildFeastResponse(result, false).results.slice(1)).toMatchObject([times, plus]);
+    const written = JSON.parse(feastJson(result, false).toString('utf8')) as { results: unknown[] };
+    expect(written.results.slice(1)).toMatchObject([times, plus]);
   });
 });

@@ -10,7 +10,7 @@ import type { OnlineStore, ReadResult } from '../stores/online-store.ts';
 import { runTransform, type TransformOutput } from '../transforms/run-transform.ts';
 import { describeKey, joinKeyParts, KEY_EXPECTED, keyBytes, keyPart, MAX_KEY_BYTES } from './entity-key.ts';
 import { PlanCache, type OnDemandRead, type ServingPlan } from './plan.ts';
-import { NULL_VALUE, PRESENT, statusOf, worseStatus, type StatusCode } from './status.ts';
+import { statusOf, worseStatus, type StatusCode } from './status.ts';
 import { describe, finiteAs, finiteExpected } from './values.ts';
 
 /** Request columns: join keys and request-data fields, each one value per entity. */
@@ -18,7 +18,11 @@ export type EntityColumns = Readonly<Record<string, readonly unknown[]>>;
 
 export interface OnDemandValues {
   readonly columns: TransformOutput;
-  /** Per entity: the worst status of the stored inputs, or NULL_VALUE where the output is not finite. */
+  /**
+   * Per entity: the worst status of the stored inputs. Shared by the view's outputs, so it says
+   * nothing of one output's value: each writer shows an output its type cannot hold (NaN,
+   * ±Infinity, beyond the float32 range) as NULL_VALUE, that output alone.
+   */
   readonly statuses: Uint8Array;
 }
 
@@ -222,14 +226,5 @@ function computeOnDemand(
     }
     inputs[field.name] = column;
   }
-  const columns = runTransform(read.odfv, inputs, count);
-  for (let c = 0; c < columns.length; c++) {
-    // A value its output type cannot hold (NaN, ±Infinity, beyond the float32 range) is no value.
-    const column = columns[c]!;
-    const type = read.odfv.types[c]!;
-    for (let i = 0; i < count; i++) {
-      if (statuses[i] === PRESENT && !finiteAs(type, column[i])) statuses[i] = NULL_VALUE;
-    }
-  }
-  return { columns, statuses };
+  return { columns: runTransform(read.odfv, inputs, count), statuses };
 }
