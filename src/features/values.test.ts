@@ -30,6 +30,16 @@ describe('coerceValue', () => {
     expect(coerceValue('bool', 'yes')).toMatchObject({ ok: false, expected: 'bool' });
     expect(coerceValue('float32[]', [1, 'x'])).toMatchObject({ ok: false });
   });
+
+  it('reads decimal text only: hex, binary and octal literals are not numbers in data', () => {
+    expect(coerceValue('int64', '0x10')).toMatchObject({ ok: false, actual: 'string "0x10"' });
+    expect(coerceValue('int64', '0b11')).toMatchObject({ ok: false });
+    expect(coerceValue('float64', '0o7')).toMatchObject({ ok: false });
+    expect(coerceValue('float64', '1 2')).toMatchObject({ ok: false });
+    expect(coerceValue('float64', '-.5e-3')).toEqual({ ok: true, value: -0.0005 });
+    expect(coerceValue('float64', '+7.')).toEqual({ ok: true, value: 7 });
+    expect(coerceValue('int64', '1e3')).toEqual({ ok: true, value: 1000 });
+  });
 });
 
 describe('parseTimestampMs', () => {

@@ -74,14 +74,18 @@ export function isNullish(raw: unknown): boolean {
   return raw === null || raw === undefined || raw === '';
 }
 
+/**
+ * Decimal number text, as CSV and JSON write numbers. `Number()` alone would also read "0x10" (16),
+ * "0b11" and "0o7", which no data source means as numbers.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function toNumber(raw: unknown): number | undefined {
   if (typeof raw === 'number') return raw;
   if (typeof raw === 'bigint') return Number(raw);
   if (typeof raw === 'string') {
     const trimmed = raw.trim();
-    if (trimmed === '') return undefined;
-    const n = Number(trimmed);
-    return Number.isNaN(n) ? undefined : n;
+    return DECIMAL.test(trimmed) ? Number(trimmed) : undefined;
   }
   return undefined;
 }
