@@ -14,10 +14,7 @@ import { registerMaterialize } from './commands/materialize.ts';
 import { registerPush } from './commands/push.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerWorker } from './commands/worker.ts';
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 
 export function buildProgram(): Command {
   const program = new Command('quiver')

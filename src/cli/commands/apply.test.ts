@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/validate.ts';
-import { describePlan } from './apply.ts';
+import { describePlan, missingFiles } from './apply.ts';
 
 const base = {
   project: 'p',
@@ -27,5 +27,46 @@ describe('quiver apply: the online store line', () => {
       'online store: redis at Redis Cluster (redis://:***@10.0.0.1:7000, redis://10.0.0.2:7000)',
     );
     expect(plan).not.toContain('s3cret');
+  });
+});
+
+describe('quiver apply: feature services and missing files', () => {
+  const config = validateConfig(
+    {
+      ...base,
+      featureViews: [
+        {
+          name: 'v',
+          entities: ['user'],
+          schema: { n: 'int64', m: 'float32' },
+          source: { type: 'csv', path: '/nonexistent/v.csv', timestampField: 'ts' },
+        },
+      ],
+      onDemandFeatureViews: [
+        {
+          name: 'od',
+          inputs: { v: ['m'] },
+          request: { amount: 'float64' },
+          schema: { ratio: 'float64' },
+          transform: (b: Record<string, Float64Array>) => ({ ratio: b.amount! }),
+        },
+      ],
+      featureServices: [{ name: 'svc', features: ['v:*', 'od:ratio'] }],
+      models: [{ name: 'm', path: '/nonexistent/m.onnx' }],
+    },
+    '',
+  );
+
+  it('counts stored and on-demand features apart, and lists request data among what a service needs', () => {
+    expect(describePlan(config)).toContain(
+      '  svc  3 features: 2 stored (v) + 1 on-demand (od)  needs: user_id, amount',
+    );
+  });
+
+  it('names a model file and a source file that are not there', () => {
+    expect(missingFiles(config)).toEqual([
+      'models[0].path: /nonexistent/m.onnx does not exist (serve would fail)',
+      'featureViews[0].source.path: /nonexistent/v.csv does not exist (materialize would fail)',
+    ]);
   });
 });

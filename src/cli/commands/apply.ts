@@ -1,10 +1,12 @@
 /** `quiver apply`: validate the config and print what it declares, as a plan a person can check. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { Registry } from '../../config/registry.ts';
 import type { ResolvedConfig } from '../../config/resolved.ts';
 import { compilePlan } from '../../features/plan.ts';
 import { describeTarget } from '../../redis/target.ts';
+import { EXIT_USAGE } from '../exit-codes.ts';
 import { configOption } from '../options.ts';
 
 export function describePlan(config: ResolvedConfig): string {
@@ -42,8 +44,16 @@ export function describePlan(config: ResolvedConfig): string {
     lines.push('', `feature services (${config.featureServices.length})`);
     for (const s of config.featureServices) {
       const plan = compilePlan(registry, s.features);
+      const stored = plan.columns.filter((c) => c.source.kind === 'stored').length;
+      const parts = [];
+      if (stored > 0) parts.push(`${stored} stored (${plan.views.map((v) => v.view.name).join(', ')})`);
+      if (stored < plan.columns.length) {
+        const names = plan.onDemand.map((o) => o.odfv.name).join(', ');
+        parts.push(`${plan.columns.length - stored} on-demand (${names})`);
+      }
+      const needs = [...plan.joinKeys, ...plan.onDemand.flatMap((o) => o.requestFields.map((f) => f.name))];
       lines.push(
-        `  ${s.name}  ${plan.columns.length} features from ${plan.views.map((v) => v.view.name).join(', ')}  needs: ${plan.joinKeys.join(', ')}`,
+        `  ${s.name}  ${plan.columns.length} features: ${parts.join(' + ')}  needs: ${needs.join(', ')}`,
       );
     }
   }
@@ -55,6 +65,23 @@ export function describePlan(config: ResolvedConfig): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Files the config names that are not there: a model file (serve would fail to start) or a file
+ * source (materialize would fail). The config itself can be valid and still name them.
+ */
+export function missingFiles(config: ResolvedConfig): string[] {
+  const missing: string[] = [];
+  config.models.forEach((m, i) => {
+    if (!existsSync(m.path)) missing.push(`models[${i}].path: ${m.path} does not exist (serve would fail)`);
+  });
+  config.featureViews.forEach((v, i) => {
+    const source = v.source;
+    if (source !== undefined && 'path' in source && !existsSync(source.path))
+      missing.push(`featureViews[${i}].source.path: ${source.path} does not exist (materialize would fail)`);
+  });
+  return missing;
+}
+
 export function registerApply(program: Command): void {
   program
     .command('apply')
@@ -63,6 +90,14 @@ export function registerApply(program: Command): void {
     .action(async (options: { config: string }) => {
       const config = await loadConfig(options.config);
       process.stdout.write(describePlan(config));
-      process.stdout.write('\nconfig is valid.\n');
+      const missing = missingFiles(config);
+      if (missing.length === 0) {
+        process.stdout.write('\nconfig is valid.\n');
+        return;
+      }
+      process.stderr.write(
+        `\nconfig is valid, but it names files that are not there:\n  - ${missing.join('\n  - ')}\n`,
+      );
+      process.exitCode = EXIT_USAGE;
     });
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { quiverError } from '../../errors.ts';
 import { parsePositiveInt } from '../options.ts';
+import { EXIT_USAGE } from '../exit-codes.ts';
 
 const BENCH_ENTRY = new URL('../../../bench/index.ts', import.meta.url);
 
@@ -142,7 +143,7 @@ export function registerBench(program: Command): void {
           process.stderr.write(
             '\nquiver bench: name a scenario (or `all`), e.g. quiver bench features-1:lmdb\n',
           );
-          process.exitCode = 2;
+          process.exitCode = EXIT_USAGE;
         }
         return;
       }
