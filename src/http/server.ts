@@ -86,6 +86,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerHealthRoutes(app, {
     metrics: deps.metrics,
     project: config.project,
+    featureServices: config.featureServices.map((s) => s.name),
+    models: config.models.map((m) => m.name),
     checks: [
       {
         name: 'store',

@@ -14,7 +14,13 @@ const SCRAPE_READINESS_WAIT_MS = 250;
 
 export function registerHealthRoutes(
   app: FastifyInstance,
-  deps: { metrics: Metrics; checks: readonly ReadinessCheck[]; project: string },
+  deps: {
+    metrics: Metrics;
+    checks: readonly ReadinessCheck[];
+    project: string;
+    featureServices: readonly string[];
+    models: readonly string[];
+  },
 ): void {
   app.get('/healthz', (_req, reply) => reply.type('application/json').send('{"status":"ok"}'));
   app.get('/health', (_req, reply) => reply.type('application/json').send('{"status":"ok"}')); // Feast's path
@@ -51,9 +57,18 @@ export function registerHealthRoutes(
     reply.send({
       service: 'quiver',
       project: deps.project,
+      featureServices: deps.featureServices,
+      models: deps.models,
       endpoints: {
         'POST /get-online-features': 'Feast-compatible feature lookup',
         'POST /push': 'write feature rows (Feast push)',
+        'POST /v1/models/{model}/predict': 'predict by entity: features read and batched inside Quiver',
+        'POST /v1/models/{model}/jobs': 'the same as an async job (202, then GET its status_url)',
+        'GET /v1/jobs/{id}': 'an async job: queued | running | done | failed, and its result',
+        'POST /v2/models/{model}/infer': 'Open Inference Protocol (KServe v2 / Triton) inference',
+        'GET /v2/models/{model}': 'model metadata: inputs and outputs',
+        'GET /v2/health/ready': 'OIP readiness (all models loaded)',
+        'POST /v2/repository/models/{model}/load': 'load or reload a model (also /unload)',
         'GET /healthz': 'liveness',
         'GET /readyz': 'readiness',
         'GET /metrics': 'Prometheus metrics',
