@@ -77,7 +77,7 @@ function checkColumns(view: FeatureViewInfo, columns: readonly string[]): void {
       },
     );
   }
-  const missing = missingColumns(view, columns);
+  const missing = missingColumns(view, (c) => columns.includes(c));
   if (missing.length > 0) {
     throw quiverError(
       'QUIVER_ERR_MISSING_COLUMNS',
@@ -87,11 +87,11 @@ function checkColumns(view: FeatureViewInfo, columns: readonly string[]): void {
   }
 }
 
-/** The view's join keys and features that `present` lacks, in the view's order. */
-function missingColumns(view: FeatureViewInfo, present: { includes(c: string): boolean }): string[] {
+/** The view's join keys and features that are not `present`, in the view's order. */
+function missingColumns(view: FeatureViewInfo, present: (column: string) => boolean): string[] {
   const missing: string[] = [];
-  for (const c of view.joinKeys) if (!present.includes(c)) missing.push(c);
-  for (const c of view.features) if (!present.includes(c)) missing.push(c);
+  for (const c of view.joinKeys) if (!present(c)) missing.push(c);
+  for (const c of view.features) if (!present(c)) missing.push(c);
   return missing;
 }
 
@@ -191,9 +191,7 @@ function perRecordDecoder(view: FeatureViewInfo, nowMs: number): LoadOptions['de
   const byPushField = createRowCodec(view, pushField!);
   const byOwnField = ownField === undefined ? undefined : createRowCodec(view, ownField);
   const byNow = createRowCodec(view, PUSH_TIMESTAMP_FIELD, { fallbackTsMs: nowMs });
-  const keys: string[] = [];
   return (record, line) => {
-    keys.length = 0;
     for (const key in record) {
       if (!allowed.has(key)) {
         return {
@@ -202,9 +200,8 @@ function perRecordDecoder(view: FeatureViewInfo, nowMs: number): LoadOptions['de
           reason: `unknown column "${key}" (not a join key, feature or timestamp of "${view.name}")`,
         };
       }
-      keys.push(key);
     }
-    const missing = missingColumns(view, keys);
+    const missing = missingColumns(view, (c) => Object.hasOwn(record, c));
     if (missing.length > 0) {
       return {
         line,
