@@ -11,7 +11,7 @@
  */
 import { quiverError } from '../errors.ts';
 import { describeKey, KEY_EXPECTED, keyPart } from '../features/entity-key.ts';
-import { finiteAs, finiteExpected } from '../features/values.ts';
+import { describe, finiteAs, finiteExpected } from '../features/values.ts';
 import { checkEntities, type EntityColumns } from '../features/online-features.ts';
 import { validateInputs, validateOutputNames } from '../models/model-runtime.ts';
 import { tensorToJson, tensorsFromJson, type Tensor } from '../models/tensor.ts';
@@ -121,6 +121,12 @@ function outputSelection(body: Body): string[] | undefined {
 /** OIP `{inputs: [{name, shape, datatype, data}], outputs?}` → an infer payload. */
 export function inferPayload(handle: ModelHandle, body: unknown): InferPayload {
   const object = requireObject(body, 'the request body');
+  if (object.id !== undefined && typeof object.id !== 'string') {
+    // OIP's id is a string, echoed in the answer; any other type would silently not come back.
+    throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+      reason: `"id" must be a string (Open Inference Protocol), got ${describe(object.id)}`,
+    });
+  }
   const inputs = tensorsFromJson(object.inputs);
   const meta = handle.model.metadata;
   validateInputs(meta, inputs);

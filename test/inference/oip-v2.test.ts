@@ -185,6 +185,15 @@ describe('POST /v2/models/gbdt/infer — FP32', () => {
     expectProbabilities(body.outputs[0], 7, 2);
   });
 
+  it('an id that is not a string → 400 saying so (it could not be echoed back)', async () => {
+    const res = await infer({ id: 7, inputs: [oipFeatures(7, 1)] });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      code: 'QUIVER_ERR_INVALID_REQUEST',
+      error: '"id" must be a string (Open Inference Protocol), got number 7',
+    });
+  });
+
   it('without `outputs`, every output the model produces is returned', async () => {
     const res = await infer({ id: 'all', inputs: [oipFeatures(10, 3)] });
     expect(res.status).toBe(200);
