@@ -11,7 +11,26 @@ import { didYouMean } from './did-you-mean.ts';
 import { redisTarget, type RedisTarget } from '../redis/target.ts';
 import type { CircuitBreakerPolicy } from '../resilience/circuit-breaker.ts';
 import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
-import { FEATURE_TYPES, SCOPES, type FeatureType, type Scope } from './types.ts';
+import {
+  FEATURE_TYPES,
+  SCOPES,
+  type AuthConfig,
+  type BatchingConfig,
+  type EntityConfig,
+  type FeatureServiceConfig,
+  type FeatureType,
+  type FeatureViewConfig,
+  type JobsConfig,
+  type ModelConfig,
+  type OnDemandFeatureViewConfig,
+  type OnlineStoreConfig,
+  type QueueConfig,
+  type QuiverConfig,
+  type RateLimitConfig,
+  type Scope,
+  type ServerConfig,
+  type SourceConfig,
+} from './types.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
@@ -43,9 +62,24 @@ class Issues {
   }
 }
 
-/** The keys each config object may have (see types.ts). */
+/**
+ * All the keys of T and nothing else: the compiler refuses a list that misses a key of types.ts or
+ * names one it does not have, so the keys validation accepts cannot drift from the config's type.
+ */
+function keysOf<T>() {
+  return <const K extends readonly (keyof T & string)[]>(
+    keys: K &
+      (Exclude<keyof T, K[number]> extends never ? unknown : { missing: Exclude<keyof T, K[number]> }),
+  ): readonly string[] => keys;
+}
+
+type RedisStoreConfig = Extract<OnlineStoreConfig, { type: 'redis' }>;
+type Broker = NonNullable<JobsConfig['broker']>;
+type Results = NonNullable<JobsConfig['results']>;
+
+/** The keys each config object may have (types.ts). */
 const KNOWN = {
-  config: [
+  config: keysOf<QuiverConfig>()([
     'project',
     'onlineStore',
     'entities',
@@ -57,9 +91,9 @@ const KNOWN = {
     'auth',
     'rateLimits',
     'jobs',
-  ],
-  entity: ['name', 'joinKeys', 'description'],
-  featureView: [
+  ]),
+  entity: keysOf<EntityConfig>()(['name', 'joinKeys', 'description']),
+  featureView: keysOf<FeatureViewConfig>()([
     'name',
     'entities',
     'ttlSeconds',
@@ -69,29 +103,101 @@ const KNOWN = {
     'pushSourceName',
     'defaults',
     'description',
-  ],
-  fileSource: ['type', 'path', 'timestampField'],
-  postgresSource: ['type', 'url', 'query', 'timestampField'],
-  onDemandView: ['name', 'inputs', 'request', 'schema', 'transform', 'runIn'],
-  featureService: ['name', 'features'],
-  model: ['name', 'path', 'version', 'featureService', 'runners', 'intraOpThreads', 'batching', 'queue'],
-  batching: ['maxBatchSize', 'maxQueueDelayUs', 'preferredBatchSizes'],
-  queue: ['priorityLevels', 'defaultPriority', 'maxQueueSize', 'defaultTimeoutMs', 'shedding'],
-  shedding: ['targetDelayMs', 'intervalMs'],
-  lmdbStore: ['type', 'path'],
-  redisStore: ['type', 'url', 'cluster', 'keyPrefix', 'commandTimeoutMs', 'hotCacheEntries', 'breaker'],
-  memoryStore: ['type'],
-  breaker: ['consecutiveFailures', 'failureRate', 'windowMs', 'minimumCalls', 'openMs'],
-  server: ['port', 'host', 'maxBodyBytes', 'maxEntitiesPerRequest', 'drainTimeoutMs', 'writeHoldMicros'],
-  auth: ['enabled', 'apiKeys'],
-  apiKey: ['id', 'keySha256', 'scopes'],
-  rateLimit: ['key', 'tokensPerSecond', 'burst', 'store', 'redisUrl', 'redisCluster'],
-  jobs: ['broker', 'results', 'resultTtlSeconds', 'consumeInServer', 'prefetch', 'callbackTimeoutMs'],
-  rabbitmqBroker: ['type', 'url', 'queue', 'maxAttempts', 'publishTimeoutMs'],
-  memoryBroker: ['type', 'maxAttempts'],
-  redisResults: ['type', 'url', 'cluster', 'keyPrefix'],
-  memoryResults: ['type'],
-} as const satisfies Record<string, readonly string[]>;
+  ]),
+  fileSource: keysOf<Extract<SourceConfig, { type: 'csv' | 'parquet' }>>()([
+    'type',
+    'path',
+    'timestampField',
+  ]),
+  postgresSource: keysOf<Extract<SourceConfig, { type: 'postgres' }>>()([
+    'type',
+    'url',
+    'query',
+    'timestampField',
+  ]),
+  onDemandView: keysOf<OnDemandFeatureViewConfig>()([
+    'name',
+    'inputs',
+    'request',
+    'schema',
+    'transform',
+    'runIn',
+  ]),
+  featureService: keysOf<FeatureServiceConfig>()(['name', 'features']),
+  model: keysOf<ModelConfig>()([
+    'name',
+    'path',
+    'version',
+    'featureService',
+    'runners',
+    'intraOpThreads',
+    'batching',
+    'queue',
+  ]),
+  batching: keysOf<BatchingConfig>()(['maxBatchSize', 'maxQueueDelayUs', 'preferredBatchSizes']),
+  queue: keysOf<QueueConfig>()([
+    'priorityLevels',
+    'defaultPriority',
+    'maxQueueSize',
+    'defaultTimeoutMs',
+    'shedding',
+  ]),
+  shedding: keysOf<NonNullable<QueueConfig['shedding']>>()(['targetDelayMs', 'intervalMs']),
+  lmdbStore: keysOf<Extract<OnlineStoreConfig, { type: 'lmdb' }>>()(['type', 'path']),
+  redisStore: keysOf<RedisStoreConfig>()([
+    'type',
+    'url',
+    'cluster',
+    'keyPrefix',
+    'commandTimeoutMs',
+    'hotCacheEntries',
+    'breaker',
+  ]),
+  memoryStore: keysOf<Extract<OnlineStoreConfig, { type: 'memory' }>>()(['type']),
+  breaker: keysOf<NonNullable<RedisStoreConfig['breaker']>>()([
+    'consecutiveFailures',
+    'failureRate',
+    'windowMs',
+    'minimumCalls',
+    'openMs',
+  ]),
+  server: keysOf<ServerConfig>()([
+    'port',
+    'host',
+    'maxBodyBytes',
+    'maxEntitiesPerRequest',
+    'drainTimeoutMs',
+    'writeHoldMicros',
+  ]),
+  auth: keysOf<AuthConfig>()(['enabled', 'apiKeys']),
+  apiKey: keysOf<NonNullable<AuthConfig['apiKeys']>[number]>()(['id', 'keySha256', 'scopes']),
+  rateLimit: keysOf<RateLimitConfig>()([
+    'key',
+    'tokensPerSecond',
+    'burst',
+    'store',
+    'redisUrl',
+    'redisCluster',
+  ]),
+  jobs: keysOf<JobsConfig>()([
+    'broker',
+    'results',
+    'resultTtlSeconds',
+    'consumeInServer',
+    'prefetch',
+    'callbackTimeoutMs',
+  ]),
+  rabbitmqBroker: keysOf<Extract<Broker, { type: 'rabbitmq' }>>()([
+    'type',
+    'url',
+    'queue',
+    'maxAttempts',
+    'publishTimeoutMs',
+  ]),
+  memoryBroker: keysOf<Extract<Broker, { type: 'memory' }>>()(['type', 'maxAttempts']),
+  redisResults: keysOf<Extract<Results, { type: 'redis' }>>()(['type', 'url', 'cluster', 'keyPrefix']),
+  memoryResults: keysOf<Extract<Results, { type: 'memory' }>>()(['type']),
+};
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
