@@ -9,10 +9,9 @@
  */
 import type { FeatureType } from '../config/types.ts';
 import { JsonBytes } from './json-bytes.ts';
-import type { OnlineFeaturesResult } from './online-features.ts';
+import { onDemandStatus, type OnlineFeaturesResult } from './online-features.ts';
 import type { ColumnSource, ServingPlan } from './plan.ts';
 import { NOT_FOUND, NULL_VALUE, PRESENT, statusOf, type StatusCode } from './status.ts';
-import { finiteAs } from './values.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -231,7 +230,7 @@ function writeOnDemandColumn(
   for (let i = 0; i < count; i++) {
     const status = computed.statuses[i] as StatusCode;
     const v = output[i]!;
-    const shown: StatusCode = status === NOT_FOUND ? NOT_FOUND : finiteAs(type, v) ? status : NULL_VALUE;
+    const shown = onDemandStatus(status, type, v);
     codes[i] = shown;
     if (shown !== PRESENT) allOk = false;
     if (i > 0) w.comma();

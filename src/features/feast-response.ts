@@ -4,9 +4,8 @@
  * JSON is emitted by concatenating natively stringified columns around pre-encoded metadata.
  */
 import type { FeatureType } from '../config/types.ts';
-import type { OnlineFeaturesResult } from './online-features.ts';
+import { onDemandStatus, type OnlineFeaturesResult } from './online-features.ts';
 import { formatTimestamp } from './timestamp.ts';
-import { finiteAs } from './values.ts';
 import {
   NOT_FOUND,
   NULL_VALUE,
@@ -89,8 +88,7 @@ export function buildFeastResponse(result: OnlineFeaturesResult, fullNames: bool
       const computedAt = formatTimestamp(nowMs);
       for (let i = 0; i < count; i++) {
         const status = computed.statuses[i]!;
-        const finite = finiteAs(column.type, output[i]);
-        const shown = (status === NOT_FOUND ? NOT_FOUND : finite ? status : NULL_VALUE) as StatusCode;
+        const shown = onDemandStatus(status as StatusCode, column.type, output[i]);
         statuses[i] = STATUS_NAMES[shown];
         values[i] = shown === NOT_FOUND || shown === NULL_VALUE ? null : outputValue(column.type, output[i]!);
       }

@@ -5,12 +5,13 @@
  * derived by the serializers straight from the stored rows, so no per-feature arrays are built here.
  */
 import type { Registry } from '../config/registry.ts';
+import type { FeatureType } from '../config/types.ts';
 import { quiverError } from '../errors.ts';
 import type { OnlineStore, ReadResult } from '../stores/online-store.ts';
 import { runTransform, type TransformOutput } from '../transforms/run-transform.ts';
 import { describeKey, joinKeyParts, KEY_EXPECTED, keyBytes, keyPart, MAX_KEY_BYTES } from './entity-key.ts';
 import { PlanCache, type OnDemandRead, type ServingPlan } from './plan.ts';
-import { statusOf, worseStatus, type StatusCode } from './status.ts';
+import { NOT_FOUND, NULL_VALUE, statusOf, worseStatus, type StatusCode } from './status.ts';
 import { describe, finiteAs, finiteExpected } from './values.ts';
 
 /** Request columns: join keys and request-data fields, each one value per entity. */
@@ -20,10 +21,17 @@ export interface OnDemandValues {
   readonly columns: TransformOutput;
   /**
    * Per entity: the worst status of the stored inputs. Shared by the view's outputs, so it says
-   * nothing of one output's value: each writer shows an output its type cannot hold (NaN,
-   * ±Infinity, beyond the float32 range) as NULL_VALUE, that output alone.
+   * nothing of one output's value: writers show each output with onDemandStatus().
    */
   readonly statuses: Uint8Array;
+}
+
+/**
+ * The status an on-demand output is served with: its entity's input status, except that a value
+ * its type cannot hold (NaN, ±Infinity, beyond the float32 range) is NULL_VALUE, that output alone.
+ */
+export function onDemandStatus(inputs: StatusCode, type: FeatureType, value: number | undefined): StatusCode {
+  return inputs === NOT_FOUND ? NOT_FOUND : finiteAs(type, value) ? inputs : NULL_VALUE;
 }
 
 export interface OnlineFeaturesResult {
