@@ -4,7 +4,7 @@
  */
 import { quiverError } from '../errors.ts';
 import { DEFAULTS } from './defaults.ts';
-import { type Suggestion, suggestion as suggest } from './did-you-mean.ts';
+import { suggestion } from './did-you-mean.ts';
 import type { ResolvedConfig, ResolvedModelConfig } from './resolved.ts';
 import type { FeatureType, FeatureViewConfig, OnDemandFeatureViewConfig } from './types.ts';
 
@@ -73,7 +73,11 @@ export class Registry {
   featureView(name: string): FeatureViewInfo {
     const view = this.viewsByName.get(name);
     if (!view)
-      throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: this.suggest(name) });
+      throw quiverError(
+        'QUIVER_ERR_UNKNOWN_FEATURE_VIEW',
+        { view: name },
+        { details: suggestion(name, [...this.viewsByName.keys(), ...this.odfvsByName.keys()]) },
+      );
     return view;
   }
 
@@ -95,7 +99,11 @@ export class Registry {
       });
     }
     const targets = new Set([...this.viewsByPushSource.keys(), ...this.viewsByName.keys()]);
-    throw quiverError('QUIVER_ERR_UNKNOWN_FEATURE_VIEW', { view: name }, { details: suggest(name, targets) });
+    throw quiverError(
+      'QUIVER_ERR_UNKNOWN_FEATURE_VIEW',
+      { view: name },
+      { details: suggestion(name, targets) },
+    );
   }
 
   featureServiceRefs(name: string): readonly string[] {
@@ -104,7 +112,7 @@ export class Registry {
       throw quiverError(
         'QUIVER_ERR_UNKNOWN_FEATURE_SERVICE',
         { service: name },
-        { details: suggest(name, this.servicesByName.keys()) },
+        { details: suggestion(name, this.servicesByName.keys()) },
       );
     }
     return refs;
@@ -116,9 +124,5 @@ export class Registry {
 
   findModel(name: string): ResolvedModelConfig | undefined {
     return this.modelsByName.get(name);
-  }
-
-  private suggest(name: string): Suggestion {
-    return suggest(name, [...this.viewsByName.keys(), ...this.odfvsByName.keys()]);
   }
 }
