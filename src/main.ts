@@ -23,6 +23,7 @@ import type { ModelRuntime } from './models/model-runtime.ts';
 import { redisTarget } from './redis/target.ts';
 import { ModelManager } from './serving/model-manager.ts';
 import type { OnlineStore } from './stores/online-store.ts';
+import { pinNextTickShape } from './tick-shape.ts';
 
 /**
  * Opens the configured online store (LMDB by default). Adapters load on first use, so a process
@@ -185,6 +186,7 @@ export async function startServer(
   config: ResolvedConfig,
   options: StartOptions = {},
 ): Promise<RunningServer> {
+  pinNextTickShape();
   const logger = options.logger ?? createLogger();
   // Auth first: a config error (auth on without keys) must stop startup before anything opens.
   const auth = resolveApiKeyAuth(config);
@@ -323,6 +325,7 @@ export async function startWorker(
         'quiver worker consumes jobs from RabbitMQ: set jobs.broker = { type: "rabbitmq", url }. With the in-process broker (the default) `quiver serve` runs jobs itself.',
     });
   }
+  pinNextTickShape();
   const logger = options.logger ?? createLogger();
   const store = options.store ?? (await openStore(config));
   const registry = new Registry(config);

@@ -9,12 +9,17 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pinNextTickShape } from '../../src/tick-shape.ts';
 
 const [bodyPath, contentType, portText] = process.argv.slice(2);
 if (bodyPath === undefined || contentType === undefined || portText === undefined) {
   process.stderr.write('usage: ceiling-server.ts <body file> <content type> <port>\n');
   process.exit(2);
 }
+
+// As Quiver does: without it, a full GC in a quiet moment makes every later nextTick slower
+// (src/tick-shape.ts), and a ceiling slowed by that would not be the limit.
+pinNextTickShape();
 
 const body = readFileSync(bodyPath);
 const headers = { 'content-type': contentType, 'content-length': String(body.length) };
