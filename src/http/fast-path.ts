@@ -19,6 +19,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { acceptsMsgpack, packMsgpack, unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
+import { scanJson } from './json-scan.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
 
 /** A response ready to write. */
@@ -298,6 +299,9 @@ export class FastPath {
     }
     if (body.length === 0)
       throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: 'the body is empty; send a JSON object' });
+    // The common shapes straight from the bytes (json-scan.ts); the rest, and every error, by JSON.parse.
+    const scanned = scanJson(body);
+    if (scanned !== undefined) return scanned;
     try {
       return JSON.parse(body.toString('utf8'));
     } catch (err) {
