@@ -6,8 +6,11 @@
  * `wrk -t1 -c32`), a third of it in V8's string table: JSON.parse internalizes every short string
  * value, and each new entity id is one the table has not seen. Here a value is a plain string made
  * from its bytes, and a key is taken from a small cache of keys already seen, so neither reaches
- * the string table, and the body is never decoded as a whole. Same measurement: 1.16 µs. A small
- * gain (~1% of a request), kept because it costs nothing in behaviour (below).
+ * the string table, and the body is never decoded as a whole. Same measurement: 1.16 µs. The gain
+ * grows with the ids per request: in a loop over bodies whose ids are new each time (as over a
+ * large keyspace), 1 id 0.71 against 1.05 µs, 100 ids 10.5 against 31 µs, 1,000 ids 145 against
+ * 237 µs. Over the same few bodies again and again, where JSON.parse finds every id in the table,
+ * the two are level within ±40% (100 ids: 8.7 against 6.3 µs).
  *
  * What it accepts is a subset of JSON: objects, arrays, numbers, true, false and null, and strings
  * of printable ASCII without escapes, nested at most MAX_DEPTH deep. Anything else, and anything
