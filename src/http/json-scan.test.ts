@@ -103,6 +103,10 @@ describe('scanJson', () => {
       '{"name":"\\u0041"}',
       '{"__proto__":{"admin":true}}', // would set the prototype if assigned
       `${'['.repeat(17)}${']'.repeat(17)}`, // deeper than 16
+      '{"x":123.45600128173828}', // 17 digits: past 2^53
+      '[9007199254740993]',
+      '[1e23]', // a power of ten past 10^22
+      '[1e400]',
     ]) {
       expect(scan(text), text).toBeUndefined();
       expect(parsed(text), text).toBeDefined();
