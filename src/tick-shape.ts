@@ -10,7 +10,7 @@
  * schedules several per request) defines its properties through the runtime.
  * Measured on the bench data (`quiver serve`, `wrk -t1 -c32`, 30 s of load, then 90 s idle, then
  * `perf record`): 2.3 µs of CPU per request in `Runtime_DefineKeyedOwnPropertyInLiteral`, ~7% of
- * a one-entity lookup, in each of two processes that had been idle, and none in the processes
+ * a one-entity request, in each of two processes that had been idle, and none in the processes
  * holding one entry. `node --import tsx bench/next-tick.ts` reproduces it in isolation (full GCs
  * forced instead of waited for): ~390 ns per nextTick against ~80 ns.
  *

@@ -31,32 +31,27 @@ const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
 const CLOSE_OBJECT = 0x7d; // }
 
-/** `[x,x,...]` of n copies as bytes, cached per n for the sizes requests use. */
-class RepeatCache {
+/** Bytes built for an entity count, cached per count for the counts requests use. */
+class ByCount {
   private readonly byCount = new Map<number, Buffer>();
-  constructor(private readonly item: string) {}
+  constructor(private readonly build: (n: number) => Buffer) {}
   get(n: number): Buffer {
-    let json = this.byCount.get(n);
-    if (json === undefined) {
-      json = bytes(n === 0 ? '[]' : `[${`${this.item},`.repeat(n - 1)}${this.item}]`);
-      if (this.byCount.size < 1024) this.byCount.set(n, json);
+    let built = this.byCount.get(n);
+    if (built === undefined) {
+      built = this.build(n);
+      if (this.byCount.size < 1024) this.byCount.set(n, built);
     }
-    return json;
+    return built;
   }
 }
-const allPresent = new RepeatCache('"PRESENT"');
-const allEpoch = new RepeatCache(EPOCH);
-
-/** An entity column's fixed tail for n entities: all PRESENT, epoch timestamps, the closing brace. */
-const entityTails = new Map<number, Buffer>();
-function entityTail(n: number): Buffer {
-  let tail = entityTails.get(n);
-  if (tail === undefined) {
-    tail = Buffer.concat([STATUSES, allPresent.get(n), TIMESTAMPS, allEpoch.get(n), Buffer.of(CLOSE_OBJECT)]);
-    if (entityTails.size < 1024) entityTails.set(n, tail);
-  }
-  return tail;
-}
+/** `[x,x,...]` of n copies. */
+const repeated = (item: string, n: number): Buffer =>
+  bytes(n === 0 ? '[]' : `[${`${item},`.repeat(n - 1)}${item}]`);
+const allPresent = new ByCount((n) => repeated('"PRESENT"', n));
+/** A join-key column's fixed tail: all PRESENT, epoch timestamps, the closing brace. */
+const keyColumnTail = new ByCount((n) =>
+  Buffer.concat([STATUSES, allPresent.get(n), TIMESTAMPS, repeated(EPOCH, n), Buffer.of(CLOSE_OBJECT)]),
+);
 
 /** What the writer needs of a plan, flattened once so the column loop chases no objects. */
 interface PlanLayout {
@@ -171,7 +166,7 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
   }
 
   const presentJson = allPresent.get(count);
-  const keyTail = entityTail(count);
+  const keyTail = keyColumnTail.get(count);
   for (let k = 0; k < outputKeys.length; k++) {
     const column = result.entities[outputKeys[k]!]!;
     if (k > 0) w.raw(NEXT_VALUES);
