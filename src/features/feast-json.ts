@@ -211,13 +211,14 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
       else writeValue(w, types[c]!, row![valueIndex + 1]);
     }
     if (allOk) {
-      const joint = viewJoints[slot];
-      if (joint !== undefined) {
+      const jointStart = jointRanges[2 * slot]!;
+      if (jointStart >= 0) {
         // The view's all-PRESENT tail with the next column's opening, written by its first column.
+        const jointEnd = jointRanges[2 * slot + 1]!;
         if (c < last) {
-          w.raw(joint);
+          w.copyWithin(jointStart, jointEnd);
           opened = true;
-        } else w.raw(joint.subarray(0, joint.length - NEXT_VALUES.length));
+        } else w.copyWithin(jointStart, jointEnd - NEXT_VALUES.length);
         continue;
       }
     }
@@ -229,7 +230,8 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
     if (allOk && c < last) {
       w.raw(NEXT_VALUES);
       opened = true;
-      viewJoints[slot] = w.view(tailStart, w.position);
+      jointRanges[2 * slot] = tailStart;
+      jointRanges[2 * slot + 1] = w.position;
     }
   }
   w.raw(TAIL);
@@ -278,17 +280,20 @@ function writeOnDemandColumn(
 /**
  * Per view slot, parts of this response written once and copied for the view's other features
  * (a view's features share their timestamps): the all-PRESENT "joint" (statuses, timestamps and
- * the next column's `,{"values":[`), one copy per feature instead of five writes; and where its
- * timestamp array was first written ([start, end], -1 while not yet).
+ * the next column's `,{"values":[`), one copy per feature instead of five writes; and its timestamp
+ * array. Both as [start, end] offsets in the response (-1 while not yet written), copied with
+ * copyWithin: no view object per response.
  */
-let viewJoints: (Uint8Array | undefined)[] = [];
+let jointRanges = new Int32Array(64);
 let timestampRanges = new Int32Array(64);
 function resetViewParts(views: number): void {
-  if (viewJoints.length < views) viewJoints = new Array<Uint8Array | undefined>(views);
-  if (timestampRanges.length < 2 * views) timestampRanges = new Int32Array(2 * views);
+  if (jointRanges.length < 2 * views) {
+    jointRanges = new Int32Array(2 * views);
+    timestampRanges = new Int32Array(2 * views);
+  }
   // Loops, not fill(): for the one or two views of a plan, a builtin call costs more than the work.
   for (let v = 0; v < views; v++) {
-    viewJoints[v] = undefined;
+    jointRanges[2 * v] = -1;
     timestampRanges[2 * v] = -1;
   }
 }

@@ -109,14 +109,6 @@ export class JsonBytes {
     return this.pos - this.start;
   }
 
-  /**
-   * Bytes [start, end) written in this response, as a view to pass to raw() later in it. Stays
-   * valid if the answer moves to a new slab (the old memory is left as it was); take() ends its use.
-   */
-  view(start: number, end: number): Uint8Array {
-    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.start + start, end - start);
-  }
-
   /** Appends a copy of bytes [start, end) already written: a repeated part of the response. */
   copyWithin(start: number, end: number): void {
     this.ensure(end - start);
