@@ -211,10 +211,10 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
       else writeValue(w, types[c]!, row![valueIndex + 1]);
     }
     if (allOk) {
-      const jointStart = jointRanges[2 * slot]!;
+      const jointStart = viewParts[4 * slot + 2]!;
       if (jointStart >= 0) {
         // The view's all-PRESENT tail with the next column's opening, written by its first column.
-        const jointEnd = jointRanges[2 * slot + 1]!;
+        const jointEnd = viewParts[4 * slot + 3]!;
         if (c < last) {
           w.copyWithin(jointStart, jointEnd);
           opened = true;
@@ -230,8 +230,8 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
     if (allOk && c < last) {
       w.raw(NEXT_VALUES);
       opened = true;
-      jointRanges[2 * slot] = tailStart;
-      jointRanges[2 * slot + 1] = w.position;
+      viewParts[4 * slot + 2] = tailStart;
+      viewParts[4 * slot + 3] = w.position;
     }
   }
   w.raw(TAIL);
@@ -279,22 +279,17 @@ function writeOnDemandColumn(
 
 /**
  * Per view slot, parts of this response written once and copied for the view's other features
- * (a view's features share their timestamps): the all-PRESENT "joint" (statuses, timestamps and
- * the next column's `,{"values":[`), one copy per feature instead of five writes; and its timestamp
- * array. Both as [start, end] offsets in the response (-1 while not yet written), copied with
- * copyWithin: no view object per response.
+ * (a view's features share their timestamps), as offsets in the response, -1 while not yet
+ * written: [timestamps start, end, joint start, end]. The all-PRESENT "joint" is the statuses,
+ * timestamps and the next column's `,{"values":[`: one copy per feature instead of five writes.
  */
-let jointRanges = new Int32Array(64);
-let timestampRanges = new Int32Array(64);
+let viewParts = new Int32Array(64);
 function resetViewParts(views: number): void {
-  if (jointRanges.length < 2 * views) {
-    jointRanges = new Int32Array(2 * views);
-    timestampRanges = new Int32Array(2 * views);
-  }
+  if (viewParts.length < 4 * views) viewParts = new Int32Array(4 * views);
   // Loops, not fill(): for the one or two views of a plan, a builtin call costs more than the work.
   for (let v = 0; v < views; v++) {
-    jointRanges[2 * v] = -1;
-    timestampRanges[2 * v] = -1;
+    viewParts[4 * v] = -1;
+    viewParts[4 * v + 2] = -1;
   }
 }
 
@@ -323,12 +318,12 @@ function writeViewTimestamps(
   viewRows: OnlineFeaturesResult['rows'][number],
   count: number,
 ): void {
-  const at = 2 * slot;
-  if (timestampRanges[at]! >= 0) {
-    w.copyWithin(timestampRanges[at]!, timestampRanges[at + 1]!);
+  const at = 4 * slot;
+  if (viewParts[at]! >= 0) {
+    w.copyWithin(viewParts[at]!, viewParts[at + 1]!);
     return;
   }
-  timestampRanges[at] = w.position;
+  viewParts[at] = w.position;
   w.byte(OPEN);
   for (let i = 0; i < count; i++) {
     if (i > 0) w.comma();
@@ -337,7 +332,7 @@ function writeViewTimestamps(
     else w.timestamp(row[0] as number);
   }
   w.byte(CLOSE);
-  timestampRanges[at + 1] = w.position;
+  viewParts[at + 1] = w.position;
 }
 
 /** Status codes of one column, in a buffer reused across columns and requests (no allocation). */
