@@ -115,7 +115,7 @@ export function coerceValue(type: FeatureType, raw: unknown): Coerced {
     }
     case 'float64': {
       const n = toNumber(raw);
-      return finiteAs('float64', n) ? ok(n) : fail('float64 (finite number)', raw);
+      return finiteAs('float64', n) ? ok(n) : fail(finiteExpected('float64'), raw);
     }
     case 'bool': {
       if (typeof raw === 'boolean') return ok(raw);

@@ -153,7 +153,7 @@ export class ModelManager {
     return quiverError(
       'QUIVER_ERR_UNKNOWN_MODEL',
       { model: name },
-      { details: suggestion(name, this.entries.keys()) },
+      { details: suggestion(name, this.names()) },
     );
   }
 
