@@ -175,6 +175,8 @@ export function compilePlan(registry: Registry, refs: readonly string[]): Servin
  */
 export class PlanCache {
   private readonly servicePlans = new Map<string, ServingPlan>();
+  private lastServiceName: string | undefined;
+  private lastServicePlan: ServingPlan | undefined;
   private readonly plans = new Map<string, ServingPlan>();
   constructor(
     private readonly registry: Registry,
@@ -182,11 +184,16 @@ export class PlanCache {
   ) {}
 
   forService(name: string): ServingPlan {
+    // Most traffic names one service: a string compare skips hashing the request's fresh string
+    // (~0.1 µs of a one-entity lookup in the running server, perf).
+    if (name === this.lastServiceName) return this.lastServicePlan!;
     let plan = this.servicePlans.get(name);
     if (plan === undefined) {
       plan = compilePlan(this.registry, this.registry.featureServiceRefs(name));
       this.servicePlans.set(name, plan);
     }
+    this.lastServiceName = name;
+    this.lastServicePlan = plan;
     return plan;
   }
 

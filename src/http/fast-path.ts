@@ -111,6 +111,11 @@ class RequestState implements Cancellation {
 }
 
 const STATE = Symbol('quiver.fast');
+/**
+ * A finished body's chunks: no data event comes after 'end', so nothing is ever pushed to it.
+ * (Not `chunks.length = 0`: setting an array's length is a call into the V8 runtime.)
+ */
+const NO_CHUNKS: Buffer[] = [];
 type FastRequest = IncomingMessage & { [STATE]?: RequestState };
 type FastResponse = ServerResponse & { [STATE]?: RequestState };
 
@@ -156,6 +161,7 @@ function plainSegment(url: string, start: number, end: number): string | undefin
 
 export class FastPath {
   readonly maxBodyBytes: number;
+  private readonly maxBodyDigits: number;
   private readonly guard: Guard | undefined;
   private readonly features: BoundRoute;
   private readonly predict: BoundRoute;
@@ -164,6 +170,7 @@ export class FastPath {
 
   constructor(private readonly deps: FastPathDeps) {
     this.maxBodyBytes = deps.maxBodyBytes;
+    this.maxBodyDigits = String(deps.maxBodyBytes).length;
     this.writes = new WriteCoalescer(deps.writeHoldMs, countWritten);
     this.guard = deps.guard?.active ? deps.guard : undefined;
     const bind = (route: FastRoute): BoundRoute => ({
@@ -233,8 +240,14 @@ export class FastPath {
       this.fail(state.res, state.bound, refusal, state.startedMs);
       return;
     }
-    const declared = Number(req.headers['content-length']);
-    if (declared > this.maxBodyBytes) {
+    // Only a length with as many digits as the limit can exceed it: the common short one skips
+    // Number(), which hashes the string first (~0.05 µs in the running server, perf).
+    const declared = req.headers['content-length'];
+    if (
+      declared !== undefined &&
+      declared.length >= this.maxBodyDigits &&
+      Number(declared) > this.maxBodyBytes
+    ) {
       // Refuse before reading: the connection closes after the answer, dropping the unread body.
       state.res.setHeader('connection', 'close');
       this.fail(
@@ -267,7 +280,7 @@ export class FastPath {
     let encoded: EncodedResponse | Promise<EncodedResponse>;
     try {
       const body = state.chunks.length === 1 ? state.chunks[0]! : Buffer.concat(state.chunks, state.size);
-      state.chunks.length = 0; // the body may wait on a model: let its chunks go
+      state.chunks = NO_CHUNKS; // the body may wait on a model: let its chunks go
       encoded = bound.route.respond(this.parse(req, body), req, state.param, state);
     } catch (err) {
       this.fail(res, bound, err, startedMs);

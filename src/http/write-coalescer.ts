@@ -26,12 +26,15 @@ import { responseBuffers } from '../features/response-buffers.ts';
 export type OnWritten<T> = (tag: T, startedMs: number, nowMs: number) => void;
 
 export class WriteCoalescer<T> {
-  // Parallel arrays, not an object per answer: a held answer costs five array slots.
-  readonly #responses: ServerResponse[] = [];
-  readonly #headers: OutgoingHttpHeaders[] = [];
-  readonly #bodies: (string | Buffer)[] = [];
-  readonly #tags: T[] = [];
+  // Parallel arrays, not an object per answer: a held answer costs five array slots. They keep
+  // their length between turns (`#count` says how many slots hold answers): emptying them with
+  // `length = 0` is a call into the V8 runtime each, and regrowing them another.
+  readonly #responses: (ServerResponse | undefined)[] = [];
+  readonly #headers: (OutgoingHttpHeaders | undefined)[] = [];
+  readonly #bodies: (string | Buffer | undefined)[] = [];
+  readonly #tags: (T | undefined)[] = [];
   readonly #started: number[] = [];
+  #count = 0;
   #oldestMs = 0;
   #scheduled = false;
   readonly #endOfTurn = (): void => {
@@ -47,7 +50,7 @@ export class WriteCoalescer<T> {
 
   /** Answers held now (for tests and diagnostics). */
   get held(): number {
-    return this.#responses.length;
+    return this.#count;
   }
 
   /** Writes a 200 answer now or with the others of this turn; `tag` and `startedMs` go to onWritten. */
@@ -63,7 +66,8 @@ export class WriteCoalescer<T> {
       if (writeAnswer(res, headers, body)) this.onWritten(tag, startedMs, nowMs);
       return;
     }
-    if (this.#responses.length === 0) {
+    const at = this.#count;
+    if (at === 0) {
       this.#oldestMs = nowMs;
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -71,38 +75,54 @@ export class WriteCoalescer<T> {
         setImmediate(this.#endOfTurn);
       }
     }
-    this.#responses.push(res);
-    this.#headers.push(headers);
-    this.#bodies.push(body);
-    this.#tags.push(tag);
-    this.#started.push(startedMs);
+    if (at === this.#responses.length) {
+      this.#responses.push(res);
+      this.#headers.push(headers);
+      this.#bodies.push(body);
+      this.#tags.push(tag);
+      this.#started.push(startedMs);
+    } else {
+      this.#responses[at] = res;
+      this.#headers[at] = headers;
+      this.#bodies[at] = body;
+      this.#tags[at] = tag;
+      this.#started[at] = startedMs;
+    }
+    this.#count = at + 1;
     if (nowMs - this.#oldestMs >= this.holdMs) this.flush();
   }
 
   /** Writes every held answer, in the order they finished. */
   flush(): void {
-    const responses = this.#responses;
-    const count = responses.length;
+    const count = this.#count;
     if (count === 0) return;
+    this.#count = 0;
+    const responses = this.#responses;
+    const headers = this.#headers;
+    const bodies = this.#bodies;
+    const tags = this.#tags;
     const nowMs = performance.now();
     for (let i = 0; i < count; i++) {
       const res = responses[i]!;
+      const head = headers[i]!;
+      const body = bodies[i]!;
+      const tag = tags[i]!;
+      // The slots are reused by later turns: they must not keep this turn's objects alive.
+      responses[i] = undefined;
+      headers[i] = undefined;
+      bodies[i] = undefined;
+      tags[i] = undefined;
       let written: boolean;
       try {
-        written = writeAnswer(res, this.#headers[i]!, this.#bodies[i]!);
+        written = writeAnswer(res, head, body);
       } catch (err) {
         // An answer node:http refuses (a header it rejects) must not keep the others of its batch
         // from their sockets: its own connection is dropped instead.
         res.destroy(err as Error);
         continue;
       }
-      if (written) this.onWritten(this.#tags[i]!, this.#started[i]!, nowMs);
+      if (written) this.onWritten(tag, this.#started[i]!, nowMs);
     }
-    responses.length = 0;
-    this.#headers.length = 0;
-    this.#bodies.length = 0;
-    this.#tags.length = 0;
-    this.#started.length = 0;
   }
 }
 
