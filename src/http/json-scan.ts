@@ -222,13 +222,22 @@ function cachedKey(buf: Buffer, start: number, end: number): string {
       if (sameBytes(buf, start, known.bytes, length)) return known.text;
     }
   }
-  const text = latin1(buf, start, end);
+  let text = latin1(buf, start, end);
   if (cachedKeys < MAX_CACHED_KEYS) {
+    text = internalized(text);
     if (bucket === undefined) bucket = keysByLength[length] = [];
     bucket.push({ bytes: Buffer.from(text, 'latin1'), text });
     cachedKeys++;
   }
   return text;
+}
+
+/**
+ * The string table's copy of `text`. A property key that is not in the table is looked up there at
+ * each use (hashed, then found), so an object built with a cached key paid that per request.
+ */
+function internalized(text: string): string {
+  return Object.keys({ [text]: true })[0]!;
 }
 
 /** A JS loop: for a short key, cheaper than a call into Buffer#compare. */
