@@ -21,6 +21,8 @@ import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
 import { scanJson } from './json-scan.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
+// The module's binding, not the global: globalThis.performance is an accessor, a call per read.
+import { performance } from 'node:perf_hooks';
 
 /** A response ready to write. */
 export interface EncodedResponse {
@@ -130,10 +132,6 @@ function onEnd(this: FastRequest): void {
   const state = this[STATE]!;
   this[STATE] = undefined;
   state.path.finish(this, state);
-}
-
-function onError(this: FastRequest): void {
-  this[STATE] = undefined;
 }
 
 /** Counts an answer once it is handed to the socket; its duration runs to that moment. */
@@ -260,9 +258,11 @@ export class FastPath {
     }
     const request = req as FastRequest;
     request[STATE] = state;
+    // No 'error' listener: a request whose client leaves mid-body never ends, and its state goes
+    // with it; IncomingMessage emits 'error' only to listeners, so none is needed to stay up (a
+    // listener was one more addListener per request).
     request.on('data', onData);
     request.on('end', onEnd);
-    request.on('error', onError);
   }
 
   /** Called when the body has arrived. */

@@ -21,6 +21,8 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { responseBuffers } from '../features/response-buffers.ts';
+// The module's binding, not the global: globalThis.performance is an accessor, a call per read.
+import { performance } from 'node:perf_hooks';
 
 /** Called once per answer handed to the socket (not for a client that left first). */
 export type OnWritten<T> = (tag: T, startedMs: number, nowMs: number) => void;

@@ -5,7 +5,9 @@
  * a client that leaves while its request waits in the queue must not have it computed.
  */
 import diagnostics from 'node:diagnostics_channel';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionRejectEvent } from '../../src/metrics/events.ts';
@@ -179,6 +181,32 @@ describe('fast path: overload and disconnects', () => {
     expect((await queued).status).toBe(200);
     expect(runtime.runRows).toEqual([1, 1]);
   });
+});
+
+describe('a client that leaves in the middle of its body', () => {
+  let server: InferenceServer;
+  beforeAll(async () => {
+    server = await startInferenceServer();
+  });
+  afterAll(() => server.close());
+
+  it.each(['/get-online-features', '/v1/models/gbdt/predict', '/v2/models/gbdt/infer'])(
+    'on %s leaves the server up and answering',
+    async (path) => {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      await once(socket, 'connect');
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n` +
+          'content-length: 100\r\n\r\n{"entities": {"row_',
+      );
+      socket.destroy();
+      await once(socket, 'close');
+      const next = await server.post('/v1/models/gbdt/predict', predictBody);
+      expect(next.status).toBe(200);
+      expect((await server.get('/health')).status).toBe(200);
+    },
+  );
 });
 
 /** POSTs headers announcing a body, sends none, and resolves with the status and body of the answer. */
