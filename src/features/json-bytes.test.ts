@@ -139,6 +139,17 @@ describe('JsonBytes', () => {
     expect(w.take().toString('utf8')).toBe('[1,2],[1,2],[1,2]');
   });
 
+  it('writes a view of an earlier range again, also after the answer moved to a bigger slab', () => {
+    const w = new JsonBytes(8);
+    w.raw(Buffer.from('xy'));
+    expect(w.take().toString('utf8')).toBe('xy'); // this answer starts inside the slab
+    w.raw(Buffer.from('[1,2],'));
+    const part = w.view(0, w.position);
+    for (let i = 0; i < 20; i++) w.raw(part); // grows the slab several times
+    w.unwrite(1); // the last comma
+    expect(w.take().toString('utf8')).toBe(`${'[1,2],'.repeat(21).slice(0, -1)}`);
+  });
+
   it('hands out answers that later answers never overwrite, across slabs and after a large one', () => {
     const w = new JsonBytes(64);
     const kept: { bytes: Buffer; text: string }[] = [];
