@@ -123,7 +123,7 @@ export function feastJson(result: OnlineFeaturesResult, fullNames: boolean): Buf
     throw err;
   } finally {
     // The joints are views of the slab: a huge answer's slab must not stay alive through them.
-    joints.length = 0;
+    clearJoints(result.plan.views.length);
   }
 }
 
@@ -291,10 +291,12 @@ const joints: (Uint8Array | undefined)[] = [];
 function resetViewParts(views: number): void {
   if (timestamps.length < 2 * views) timestamps = new Int32Array(2 * views);
   // Loops, not fill(): for the one or two views of a plan, a builtin call costs more than the work.
-  for (let v = 0; v < views; v++) {
-    timestamps[2 * v] = -1;
-    joints.push(undefined);
-  }
+  for (let v = 0; v < views; v++) timestamps[2 * v] = -1;
+  while (joints.length < views) joints.push(undefined);
+}
+/** Forgets the joints (the slots stay: emptying the array would be a runtime call per answer). */
+function clearJoints(views: number): void {
+  for (let v = 0; v < views; v++) joints[v] = undefined;
 }
 
 function writeStatuses(

@@ -19,8 +19,6 @@ const NULL_BYTES = Buffer.from('null');
 const KEEP_AT_MOST = 1024 * 1024;
 
 const POW10 = Array.from({ length: 17 }, (_, i) => 10 ** i);
-/** Below this, nineDigits() finds a non-integer's shortest decimal when it has ≤ 9 fractional digits. */
-const NINE_DIGITS_BELOW = 2 ** 20;
 
 /** Decimal digits of a safe integer ≥ 0 (comparisons only: a division costs ~15 cycles). */
 function digitCount(v: number): number {
@@ -178,64 +176,18 @@ export class JsonBytes {
   /**
    * Writes a non-integer the way Number#toString does, without its cost (~2k instructions per
    * double through V8's dtoa and number-string cache, the largest single item of a response).
-   * What it writes is the decimal with the fewest fractional digits f that reads back as exactly
-   * `value`. Why that is toString's answer: fewer fractional digits means fewer significant digits
-   * at a given magnitude, so it is the shortest representation; any decimal of at most 15
-   * significant digits round-trips, so two of them never read back as the same double and the
-   * shortest is unique. A decimal M / 10^f with M < 2^53 "reads back as `value`" exactly when the
-   * division M / 10^f, correctly rounded, is `value` (both operands are exact doubles).
-   * Two ways to find it; anything neither finds (over 10 digits, exponent notation below 1e-6 or at
-   * 1e15 and above) goes to String(). A property test holds it to JSON.stringify over hundreds of
-   * thousands of doubles.
+   * It looks for the fewest fractional digits f whose decimal M / 10^f reads back as exactly
+   * `value`, with M below 10^10 (float32 values and decimal data need at most 9 digits). Why this is toString's answer: fewer fractional digits means
+   * fewer significant digits at a given magnitude, so the first f that works gives the shortest
+   * representation; any decimal of at most 15 significant digits round-trips, so two of them
+   * never read back as the same double and the shortest is unique; and M = round(value × 10^f)
+   * is off from the exact product by under 0.25 when M < 10^15, so rounding finds it. Anything
+   * else (over 10 digits, exponent notation below 1e-6 or at 1e15 and above) goes to String().
+   * A property test holds it to JSON.stringify over hundreds of thousands of doubles.
    */
   private shortDecimal(value: number): boolean {
     const abs = value < 0 ? -value : value;
     if (abs < 1e-6 || abs >= 1e15) return false;
-    return (abs < NINE_DIGITS_BELOW && this.nineDigits(value < 0, abs)) || this.searchDigits(value < 0, abs);
-  }
-
-  /**
-   * The common case, decimal data of at most 9 fractional digits below 2^20, in one division: the
-   * fraction's 9-digit rounding F = round((abs - ⌊abs⌋) × 10^9) with its trailing zeros dropped is
-   * the only candidate. If the shortest decimal S has at most 9 fractional digits, S × 10^9 is an
-   * integer within 0.5 of the computed product (|abs - S| ≤ ulp(abs)/2 ≤ 2^-33 below 2^20, so
-   * 10^9 × that ≤ 0.12, plus the product's own rounding, under 10^-6), so F is S's fraction. If S
-   * has more, no 9-digit decimal reads back as `value`, and the check below fails.
-   */
-  private nineDigits(negative: boolean, abs: number): boolean {
-    const high = Math.floor(abs);
-    // abs - high is exact; `| 0` keeps the digit loop in int32 arithmetic (low ≤ 10^9 < 2^31).
-    let low = Math.round((abs - high) * 1e9) | 0;
-    if (low === 0 || low === 1e9) return false; // within 10^-9 of an integer: not this case
-    // Trailing zeros off by halving steps: decimal data has few digits, so most zeros go at once.
-    let fraction = 9;
-    if (low % 100000 === 0) {
-      low = (low / 100000) | 0;
-      fraction = 4;
-    }
-    if (low % 100 === 0) {
-      low = (low / 100) | 0;
-      fraction -= 2;
-    }
-    if (low % 10 === 0) {
-      low = (low / 10) | 0;
-      fraction--;
-    }
-    if (low % 10 === 0) {
-      low = (low / 10) | 0;
-      fraction--;
-    }
-    const scale = POW10[fraction]!;
-    if ((high * scale + low) / scale !== abs) return false;
-    this.decimal(negative, high, low, fraction);
-    return true;
-  }
-
-  /**
-   * Any magnitude: tries f = 1, 2, ... with M = round(abs × 10^f), which is off from the exact
-   * product by under 0.25 when M < 10^15, so rounding finds M when the f is right.
-   */
-  private searchDigits(negative: boolean, abs: number): boolean {
     let scale = 1;
     for (let fraction = 1; fraction <= 15; fraction++) {
       scale *= 10; // exact: powers of ten up to 1e22 are doubles
@@ -244,25 +196,40 @@ export class JsonBytes {
       // noise), and the search would cost more than String() (the argument holds to 1e15).
       if (m >= 1e10) return false;
       if (m / scale === abs) {
-        const high = Math.floor(m / scale);
-        this.decimal(negative, high, m - high * scale, fraction);
+        this.decimal(value < 0, m, fraction);
         return true;
       }
     }
     return false;
   }
 
-  /** Writes high + low × 10^-fraction in fixed notation (0 < low < 10^fraction, no trailing zero). */
-  private decimal(negative: boolean, high: number, low: number, fraction: number): void {
-    const intDigits = digitCount(high);
-    this.ensure(intDigits + fraction + 2);
+  /** Writes m × 10^-fraction in fixed notation (m > 0 has no trailing zero). */
+  private decimal(negative: boolean, m: number, fraction: number): void {
+    const digits = digitCount(m);
+    const zeros = fraction >= digits ? fraction - digits : 0;
+    this.ensure(digits + zeros + 3);
     const buf = this.buf;
     if (negative) buf[this.pos++] = 0x2d;
-    const point = writeDigits(buf, high, this.pos + intDigits);
-    buf[point] = 0x2e;
-    const end = point + 1 + fraction;
-    for (let at = point + 1; at < end; at++) buf[at] = 0x30; // the fraction's leading zeros
-    this.pos = writeDigits(buf, low, end);
+    if (fraction >= digits) {
+      buf[this.pos++] = 0x30;
+      buf[this.pos++] = 0x2e;
+      for (let i = 0; i < zeros; i++) buf[this.pos++] = 0x30;
+      this.pos = writeDigits(buf, m, this.pos + digits);
+      return;
+    }
+    // Integer part, point, then the fraction's digits: m = high × 10^fraction + low.
+    const scale = POW10[fraction]!;
+    const high = Math.floor(m / scale);
+    const end = this.pos + digits + 1;
+    writeDigits(buf, high, end - fraction - 1);
+    buf[end - fraction - 1] = 0x2e;
+    let low = m - high * scale;
+    for (let at = end - 1; at >= end - fraction; at--) {
+      const next = Math.floor(low / 10);
+      buf[at] = 0x30 + (low - next * 10);
+      low = next;
+    }
+    this.pos = end;
   }
 
   private integer(value: number): void {
