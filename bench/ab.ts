@@ -10,11 +10,10 @@
  * (e.g. `git worktree add /tmp/base HEAD~3` and a node_modules there: a symlink to this one's will do).
  */
 import path from 'node:path';
-import { DEFAULT_DATA_DIR, DEFAULT_RESULTS_DIR } from './index.ts';
+import { toolSettings } from './index.ts';
 import { prepareFraudLmdb } from './lib/fraud-data.ts';
 import { clockTicks, readCpuTimes } from './lib/proc-cpu.ts';
 import { freePort, startNodeProcess, type ServerProcess } from './lib/server-process.ts';
-import type { BenchSettings } from './lib/types.ts';
 import { runWrk } from './lib/wrk.ts';
 import { requestBody, userIdSets } from './scenarios/features.ts';
 
@@ -26,18 +25,7 @@ if (dirA === undefined || dirB === undefined) {
 const pairs = Number(pairsText);
 const seconds = Number(secondsText);
 
-const settings: BenchSettings = {
-  seconds,
-  latencySeconds: 0,
-  warmupSeconds: 0,
-  repeats: 1,
-  connections: 32,
-  profile: false,
-  dataDir: process.env.BENCH_DATA_DIR ?? DEFAULT_DATA_DIR,
-  resultsDir: DEFAULT_RESULTS_DIR,
-  log: (line) => process.stderr.write(`${line}\n`),
-};
-const data = await prepareFraudLmdb(settings);
+const data = await prepareFraudLmdb(toolSettings());
 const bodies = userIdSets(data.users, 1, 1000).map((ids) => requestBody(ids));
 
 async function serve(name: string, checkout: string): Promise<ServerProcess> {

@@ -24,6 +24,24 @@ export const DEFAULT_RESULTS_DIR = path.join(BENCH_DIR, 'results');
  */
 export const DEFAULT_DATA_DIR = path.join(BENCH_DIR, '..', 'node_modules', '.cache', 'quiver-bench');
 
+/**
+ * Settings for a tool outside the scenarios (bench/serialize.ts, bench/ab.ts) that only needs the
+ * bench data: prepareFraudLmdb reads the data's place and the log, not the run settings.
+ */
+export function toolSettings(): BenchSettings {
+  return {
+    seconds: 0,
+    latencySeconds: 0,
+    warmupSeconds: 0,
+    repeats: 1,
+    connections: 1,
+    profile: false,
+    dataDir: process.env.BENCH_DATA_DIR ?? DEFAULT_DATA_DIR,
+    resultsDir: DEFAULT_RESULTS_DIR,
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+}
+
 export async function loadScenarios(dir: string = SCENARIO_DIR): Promise<Scenario[]> {
   const files = (await readdir(dir))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))

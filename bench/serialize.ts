@@ -9,28 +9,15 @@ import { Registry } from '../src/config/registry.ts';
 import { feastJson } from '../src/features/feast-json.ts';
 import { OnlineFeatureService, type OnlineFeaturesResult } from '../src/features/online-features.ts';
 import { openStore } from '../src/main.ts';
-import { DEFAULT_DATA_DIR, DEFAULT_RESULTS_DIR } from './index.ts';
+import { toolSettings } from './index.ts';
 import { prepareFraudLmdb } from './lib/fraud-data.ts';
-import type { BenchSettings } from './lib/types.ts';
 import { requestBody, userIdSets } from './scenarios/features.ts';
 
 const entities = Number(process.argv[2] ?? 1);
 /** Optional: only this stage, this many rounds (for `perf stat` instruction counts: run twice, subtract). */
 const only = process.argv[3];
 const onlyRounds = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
-// Only the data location and the log matter to prepareFraudLmdb; the run settings are unused here.
-const settings: BenchSettings = {
-  seconds: 0,
-  latencySeconds: 0,
-  warmupSeconds: 0,
-  repeats: 1,
-  connections: 1,
-  profile: false,
-  dataDir: process.env.BENCH_DATA_DIR ?? DEFAULT_DATA_DIR,
-  resultsDir: DEFAULT_RESULTS_DIR,
-  log: (line) => process.stderr.write(`${line}\n`),
-};
-const data = await prepareFraudLmdb(settings);
+const data = await prepareFraudLmdb(toolSettings());
 const config = await loadConfig(data.configPath);
 const store = await openStore(config);
 const service = new OnlineFeatureService(new Registry(config), store);
