@@ -122,7 +122,6 @@ export function feastJson(result: OnlineFeaturesResult, fullNames: boolean): Buf
     out.reset();
     throw err;
   } finally {
-    // The joints are views of the slab: a huge answer's slab must not stay alive through them.
     clearJoints(result.plan.views.length);
   }
 }
@@ -183,7 +182,7 @@ function writeResponse(w: JsonBytes, result: OnlineFeaturesResult, fullNames: bo
   resetViewParts(plan.views.length);
   const { viewSlots, valueIndexes, numeric, types, ttls } = layout;
   const last = viewSlots.length - 1;
-  let computedAt: [number, number] | undefined;
+  let computedAt: Uint8Array | undefined;
   const codes = scratchCodes(count);
   // True when the previous column's copied joint already wrote this column's `,{"values":[`.
   let opened = false;
@@ -244,8 +243,8 @@ function writeOnDemandColumn(
   type: FeatureType,
   codes: Uint8Array,
   presentJson: Buffer,
-  computedAt: [number, number] | undefined,
-): [number, number] {
+  computedAt: Uint8Array | undefined,
+): Uint8Array {
   const { count, nowMs } = result;
   const computed = result.onDemand[source.odfvSlot]!;
   const output = computed.columns[source.outputIndex]!;
@@ -262,7 +261,7 @@ function writeOnDemandColumn(
   }
   writeStatuses(w, allOk ? presentJson : undefined, codes, count);
   w.raw(TIMESTAMPS);
-  if (computedAt !== undefined) w.copyWithin(computedAt[0], computedAt[1]);
+  if (computedAt !== undefined) w.raw(computedAt);
   else {
     const start = w.position;
     w.byte(OPEN);
@@ -271,20 +270,23 @@ function writeOnDemandColumn(
       w.timestamp(nowMs);
     }
     w.byte(CLOSE);
-    computedAt = [start, w.position];
+    computedAt = w.view(start, w.position);
   }
   w.byte(CLOSE_OBJECT);
   return computedAt;
 }
 
 /**
- * Per view slot, parts of this response written once and copied for the view's other features
- * (a view's features share their timestamps). `timestamps`: offsets in the response, [start, end)
- * per slot, -1 while not yet written. `joints`: the all-PRESENT "joint", i.e. the statuses,
- * timestamps and the next column's `,{"values":[`, one copy per feature instead of five writes.
- * The joint is a view passed to raw() (TypedArray#set, a builtin V8 inlines the call to) and not
- * copied by its offsets: copyWithin is a C++ builtin, and in the running server each call cost
- * ~25 ns of entry and exit (perf), 0.4 µs of a one-entity answer.
+ * Per view slot, parts of this response written once and repeated for the view's other features,
+ * passed to raw() again as views of the answer. `timestamps`: where the view's event times (its
+ * features share them) were written, [start, end), start -1 while not yet; the view is made only
+ * when they repeat, which an all-PRESENT view never needs. `joints`: the all-PRESENT "joint", i.e.
+ * the statuses, timestamps and the next column's `,{"values":[`, one copy per feature instead of
+ * five writes. Views and TypedArray#set, a builtin V8 inlines the call to, not copies by offset:
+ * copyWithin is a C++ builtin, and in the running server each call cost ~25 ns of entry and exit
+ * (perf), 0.4 µs of a one-entity answer. The joint slots stay between answers (emptying an array
+ * is a runtime call); each is cleared after its answer, so a huge answer's slab is not kept alive
+ * through them.
  */
 let timestamps = new Int32Array(64);
 const joints: (Uint8Array | undefined)[] = [];
@@ -294,7 +296,6 @@ function resetViewParts(views: number): void {
   for (let v = 0; v < views; v++) timestamps[2 * v] = -1;
   while (joints.length < views) joints.push(undefined);
 }
-/** Forgets the joints (the slots stay: emptying the array would be a runtime call per answer). */
 function clearJoints(views: number): void {
   for (let v = 0; v < views; v++) joints[v] = undefined;
 }
@@ -326,7 +327,7 @@ function writeViewTimestamps(
 ): void {
   const at = 2 * slot;
   if (timestamps[at]! >= 0) {
-    w.copyWithin(timestamps[at]!, timestamps[at + 1]!);
+    w.raw(w.view(timestamps[at]!, timestamps[at + 1]!));
     return;
   }
   timestamps[at] = w.position;

@@ -128,17 +128,6 @@ describe('JsonBytes', () => {
     expect(w.take().toString('utf8')).toBe('7');
   });
 
-  it('copies an earlier range, also after growing', () => {
-    const w = new JsonBytes(4);
-    w.raw(Buffer.from('[1,2]'));
-    const end = w.position;
-    w.comma();
-    w.copyWithin(0, end);
-    w.comma();
-    w.copyWithin(0, end);
-    expect(w.take().toString('utf8')).toBe('[1,2],[1,2],[1,2]');
-  });
-
   it('writes a view of an earlier range again, also after the answer moved to a bigger slab', () => {
     const w = new JsonBytes(8);
     w.raw(Buffer.from('xy'));
@@ -158,9 +147,9 @@ describe('JsonBytes', () => {
       const text = i % 50 === 49 ? 'L'.repeat(20_000 + i) : `answer ${i} ${'x'.repeat((i * 7) % 90)}`;
       w.byte(0x5b);
       w.string(text);
-      const end = w.position;
+      const text1 = w.view(1, w.position);
       w.comma();
-      w.copyWithin(1, end);
+      w.raw(text1);
       w.byte(0x5d);
       kept.push({ bytes: w.take(), text: JSON.stringify([text, text]) });
     }

@@ -104,7 +104,7 @@ export class JsonBytes {
     this.pos = length;
   }
 
-  /** Bytes written so far (an offset for copyWithin). */
+  /** Bytes written so far (an offset for view()). */
   get position(): number {
     return this.pos - this.start;
   }
@@ -121,13 +121,6 @@ export class JsonBytes {
   /** Takes back the last `count` bytes written. */
   unwrite(count: number): void {
     this.pos -= count;
-  }
-
-  /** Appends a copy of bytes [start, end) already written: a repeated part of the response. */
-  copyWithin(start: number, end: number): void {
-    this.ensure(end - start);
-    this.buf.copyWithin(this.pos, this.start + start, this.start + end);
-    this.pos += end - start;
   }
 
   byte(code: number): void {
