@@ -8,8 +8,9 @@
  * mapping (error-handler.ts), so both paths answer byte for byte the same. Anything else — other
  * methods, query strings, versioned or percent-encoded model paths — goes on to Fastify.
  *
- * Body and close listeners are shared functions that find their request's state through `this`,
- * so a request allocates its state object and chunks, and no closures until it must wait.
+ * The body comes to the request's state object straight from the parser (request-body.ts), and the
+ * close listener is a shared function that finds the state through `this`, so a request allocates
+ * its state object and chunks, and no closures until it must wait.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
@@ -20,6 +21,7 @@ import { acceptsMsgpack, packMsgpack, unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
 import { scanJson } from './json-scan.ts';
+import { receiveBody, type BodySink } from './request-body.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
 // The module's binding, not the global: globalThis.performance is an accessor, a call per read.
 import { performance } from 'node:perf_hooks';
@@ -96,7 +98,7 @@ interface BoundRoute {
   readonly duration: { observe(v: number): void };
 }
 
-class RequestState implements Cancellation {
+class RequestState implements Cancellation, BodySink {
   cancelled?: boolean;
   queued?: object;
   owner?: { cancel(cancellation: Cancellation): void };
@@ -110,29 +112,25 @@ class RequestState implements Cancellation {
     readonly param: string,
     readonly startedMs: number,
   ) {}
+
+  bodyChunk(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.path.maxBodyBytes) this.tooLarge = true;
+    else this.chunks.push(chunk);
+  }
+
+  bodyEnd(req: IncomingMessage): void {
+    this.path.finish(req, this);
+  }
 }
 
 const STATE = Symbol('quiver.fast');
 /**
- * A finished body's chunks: no data event comes after 'end', so nothing is ever pushed to it.
+ * A finished body's chunks: no chunk comes after the end, so nothing is ever pushed to it.
  * (Not `chunks.length = 0`: setting an array's length is a call into the V8 runtime.)
  */
 const NO_CHUNKS: Buffer[] = [];
-type FastRequest = IncomingMessage & { [STATE]?: RequestState };
 type FastResponse = ServerResponse & { [STATE]?: RequestState };
-
-function onData(this: FastRequest, chunk: Buffer): void {
-  const state = this[STATE]!;
-  state.size += chunk.length;
-  if (state.size > state.path.maxBodyBytes) state.tooLarge = true;
-  else state.chunks.push(chunk);
-}
-
-function onEnd(this: FastRequest): void {
-  const state = this[STATE]!;
-  this[STATE] = undefined;
-  state.path.finish(this, state);
-}
 
 /** Counts an answer once it is handed to the socket; its duration runs to that moment. */
 function countWritten(bound: BoundRoute, startedMs: number, nowMs: number): void {
@@ -256,13 +254,9 @@ export class FastPath {
       );
       return;
     }
-    const request = req as FastRequest;
-    request[STATE] = state;
     // No 'error' listener: a request whose client leaves mid-body never ends, and its state goes
-    // with it; IncomingMessage emits 'error' only to listeners, so none is needed to stay up (a
-    // listener was one more addListener per request).
-    request.on('data', onData);
-    request.on('end', onEnd);
+    // with it; IncomingMessage emits 'error' only to listeners, so none is needed to stay up.
+    receiveBody(req, state);
   }
 
   /** Called when the body has arrived. */

@@ -15,6 +15,7 @@ import type { OnlineStore } from '../stores/online-store.ts';
 import { installBodyParsers, installMsgpackReplies } from './codec.ts';
 import { installErrorHandlers, MAX_PATH_SEGMENT, sendError, toQuiverError } from './error-handler.ts';
 import { FastPath } from './fast-path.ts';
+import { BodyReceivingMessage } from './request-body.ts';
 import type { Guard } from './guard.ts';
 import { installGuard } from './guard-hook.ts';
 import { featuresFastRoute, registerFeatureRoutes } from './routes/features.ts';
@@ -45,7 +46,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     // The hot routes bypass Fastify (see fast-path.ts); everything else goes through it.
     serverFactory: (handler) => {
-      const server = createServer((req, res) => {
+      // Requests as BodyReceivingMessage: the fast path takes bodies straight from the parser.
+      const server = createServer({ IncomingMessage: BodyReceivingMessage }, (req, res) => {
         // Requests arrive only after listen(), by which time fastPath is initialised below.
         if (!fastPath.handle(req, res)) handler(req, res);
       });

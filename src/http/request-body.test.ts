@@ -1,0 +1,224 @@
+import { once } from 'node:events';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BodyReceivingMessage, receiveBody, type BodySink } from './request-body.ts';
+
+/** What a sink saw of one request, answered back to the client as JSON. */
+interface Seen {
+  body: string;
+  chunks: number;
+  /** The body went through the Readable (listeners), not straight from the parser. */
+  streamed: boolean;
+}
+
+class AnsweringSink implements BodySink {
+  chunks: Buffer[] = [];
+  ends = 0;
+  constructor(private readonly res: ServerResponse) {}
+  bodyChunk(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    chunkArrived?.();
+  }
+  bodyEnd(req: IncomingMessage): void {
+    this.ends++;
+    const seen: Seen = {
+      body: Buffer.concat(this.chunks).toString('utf8'),
+      chunks: this.chunks.length,
+      streamed: (req as BodyReceivingMessage).streamed,
+    };
+    this.res.setHeader('content-type', 'application/json');
+    this.res.end(JSON.stringify(seen));
+  }
+}
+
+/** Called by the server whenever a sink gets a chunk (tests that send a body in parts wait on it). */
+let chunkArrived: (() => void) | undefined;
+/** The sink of the latest request, and its request. */
+let latest: { sink: AnsweringSink; req: IncomingMessage; answered: Promise<unknown> } | undefined;
+
+/**
+ * `/sink`: the body to a sink from the request listener (straight from the parser);
+ * `/late`: to a sink only once the parser has pushed some of it the ordinary way (listeners);
+ * `/stream`: no sink, read with 'data' and 'end' as any other route would.
+ */
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const sink = new AnsweringSink(res);
+  latest = { sink, req, answered: once(res, 'close') };
+  if (req.url === '/sink') receiveBody(req, sink);
+  else if (req.url === '/late') {
+    const whenStreamed = (): void => {
+      if ((req as BodyReceivingMessage).streamed) receiveBody(req, sink);
+      else setImmediate(whenStreamed);
+    };
+    whenStreamed();
+  } else {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => res.end(Buffer.concat(chunks)));
+  }
+}
+
+let server: Server;
+let port: number;
+beforeAll(async () => {
+  server = createServer({ IncomingMessage: BodyReceivingMessage }, handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function post(
+  path: string,
+  body: string | string[],
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', method: 'POST', path, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on('error', reject);
+    if (typeof body === 'string') req.end(body);
+    else {
+      for (const part of body) req.write(part);
+      req.end();
+    }
+  });
+}
+
+const seen = async (path: string, body: string | string[], headers?: Record<string, string>) =>
+  JSON.parse((await post(path, body, headers)).text) as Seen;
+
+/** Reads from a raw socket until `count` HTTP answers with bodies have arrived; returns their bodies. */
+async function readAnswers(socket: Socket, count: number): Promise<string[]> {
+  let text = '';
+  const bodies = (): string[] => {
+    const out: string[] = [];
+    let at = 0;
+    for (;;) {
+      const headEnd = text.indexOf('\r\n\r\n', at);
+      if (headEnd < 0) return out;
+      const length = Number(/content-length: (\d+)/i.exec(text.slice(at, headEnd))?.[1]);
+      if (text.length < headEnd + 4 + length) return out;
+      out.push(text.slice(headEnd + 4, headEnd + 4 + length));
+      at = headEnd + 4 + length;
+    }
+  };
+  socket.setEncoding('utf8');
+  while (bodies().length < count) {
+    const [chunk] = (await once(socket, 'data')) as [string];
+    text += chunk;
+  }
+  return bodies();
+}
+
+describe('receiveBody', () => {
+  it('gives a sink the body straight from the parser, not through the stream', async () => {
+    const body = JSON.stringify({ entities: { user_id: ['1', '2'] } });
+    expect(await seen('/sink', body)).toEqual({ body, chunks: 1, streamed: false });
+    expect(latest!.req.listenerCount('data')).toBe(0);
+    // Nor is the stream resumed to drain it once answered ("dumped"): node:http knows it was read.
+    await latest!.answered;
+    expect(latest!.req.readableFlowing).toBe(null);
+  });
+
+  it('gives a body sent in parts to the sink in order, each part as it arrives', async () => {
+    const { hostname, socket } = await openSocket();
+    const parts = ['{"entities":', '{"user_id":', '["1"]}}'];
+    const length = parts.join('').length;
+    socket.write(`POST /sink HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${length}\r\n\r\n`);
+    for (const part of parts) {
+      const arrived = new Promise<void>((resolve) => (chunkArrived = resolve));
+      socket.write(part);
+      await arrived; // the server has this part before the next is sent: one chunk each
+    }
+    chunkArrived = undefined;
+    const [answer] = await readAnswers(socket, 1);
+    expect(JSON.parse(answer!)).toEqual({ body: parts.join(''), chunks: 3, streamed: false });
+    socket.destroy();
+  });
+
+  it('decodes a chunked body before the sink sees it', async () => {
+    const parts = ['{"a":', '[1,2,3]', '}'];
+    const got = await seen('/sink', parts, { 'transfer-encoding': 'chunked' });
+    expect(got.body).toBe(parts.join(''));
+    expect(got.streamed).toBe(false);
+  });
+
+  it('takes the body after a 100-continue', async () => {
+    const body = '{"x":1}';
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { port, host: '127.0.0.1', method: 'POST', path: '/sink', headers: { expect: '100-continue' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.on('continue', () => req.end(body));
+    });
+    expect(JSON.parse(answer)).toEqual({ body, chunks: 1, streamed: false });
+  });
+
+  it('gives an empty body as an end with no chunks', async () => {
+    expect(await seen('/sink', '')).toEqual({ body: '', chunks: 0, streamed: false });
+  });
+
+  it('reads a body that reached the stream first with listeners, whole and once', async () => {
+    const body = '{"late":true}';
+    expect(await seen('/late', body)).toEqual({ body, chunks: 1, streamed: true });
+    expect(latest!.sink.ends).toBe(1);
+  });
+
+  it('leaves requests without a sink ordinary readable streams', async () => {
+    const body = 'x'.repeat(100_000);
+    const answer = await post('/stream', body);
+    expect(answer.text).toBe(body);
+  });
+
+  it('keeps a connection serving: pipelined requests are each answered, in order', async () => {
+    const { hostname, socket } = await openSocket();
+    const request = (body: string): string =>
+      `POST /sink HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    socket.write(request('{"n":1}') + request('{"n":2}') + request('{"n":3}'));
+    const answers = await readAnswers(socket, 3);
+    expect(answers.map((a) => (JSON.parse(a) as Seen).body)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    // Then a fourth on the same connection, after the others were finished.
+    socket.removeAllListeners('data');
+    socket.write(request('{"n":4}'));
+    const [fourth] = await readAnswers(socket, 1);
+    expect((JSON.parse(fourth!) as Seen).body).toBe('{"n":4}');
+    socket.destroy();
+  });
+
+  it('never ends the body of a client that left in the middle of it; the server goes on', async () => {
+    const { hostname, socket } = await openSocket();
+    const arrived = new Promise<void>((resolve) => (chunkArrived = resolve));
+    socket.write(`POST /sink HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: 100\r\n\r\n{"entities": {`);
+    await arrived;
+    chunkArrived = undefined;
+    const left = latest!;
+    // Not events.once: it listens for 'error' too, and the request's "aborted" error would reject it.
+    const closed = new Promise((resolve) => left.req.on('close', resolve));
+    socket.destroy();
+    await closed;
+    expect(left.sink.ends).toBe(0);
+    expect(left.sink.chunks.length).toBe(1);
+    expect(await seen('/sink', '{"after":1}')).toEqual({ body: '{"after":1}', chunks: 1, streamed: false });
+  });
+});
+
+async function openSocket(): Promise<{ hostname: string; socket: Socket }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return { hostname: '127.0.0.1', socket };
+}
