@@ -2,6 +2,8 @@
  * Golden tests of POST /get-online-features: each pins the whole Feast-compatible response document
  * (names, values, statuses, event timestamps), not fragments of it.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseBuffers } from '../../src/features/response-buffers.ts';
@@ -523,6 +525,48 @@ describe('POST /get-online-features — limits and headers', () => {
       error: 'Too many entities: 10001 in one request, the limit is 10000',
       code: 'QUIVER_ERR_TOO_MANY_ENTITIES',
     });
+  });
+
+  it('pipelined requests on one connection, fast path and Fastify mixed, are answered in order', async () => {
+    // Fast-path answers are made while node:http's parser still holds the rest of the bytes
+    // (request-body.ts) and written at the end of the turn (write-coalescer.ts): neither may
+    // reorder or lose the answers of requests that came in one packet.
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    const lookup = (id: number): string => {
+      const body = JSON.stringify({ features: ['user_stats:txn_count'], entities: { user_id: [id] } });
+      return (
+        `POST /get-online-features HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${body.length}\r\n\r\n${body}`
+      );
+    };
+    socket.write(
+      lookup(1001) + lookup(1002) + `GET /healthz HTTP/1.1\r\nhost: ${hostname}\r\n\r\n` + lookup(1003),
+    );
+    const bodies: string[] = [];
+    let text = '';
+    socket.setEncoding('latin1');
+    while (bodies.length < 4) {
+      const [chunk] = (await once(socket, 'data')) as [string];
+      text += chunk;
+      for (;;) {
+        const headEnd = text.indexOf('\r\n\r\n');
+        if (headEnd < 0) break;
+        const length = Number(/content-length: (\d+)/i.exec(text.slice(0, headEnd))![1]);
+        if (text.length < headEnd + 4 + length) break;
+        bodies.push(text.slice(headEnd + 4, headEnd + 4 + length));
+        text = text.slice(headEnd + 4 + length);
+      }
+    }
+    socket.destroy();
+    const txn = (body: string): unknown => (JSON.parse(body) as Document).results[1]!.values[0];
+    expect([txn(bodies[0]!), txn(bodies[1]!), JSON.parse(bodies[2]!), txn(bodies[3]!)]).toEqual([
+      42,
+      7,
+      { status: 'ok' },
+      3,
+    ]);
   });
 
   it('echoes x-request-id on success and on error', async () => {
