@@ -39,18 +39,29 @@ interface HttpInternals {
 
 export class BodyReceivingMessage extends IncomingMessage {
   /** The sink waiting for this body; undefined when none is, or once it has had the end. */
-  sink: BodySink | undefined = undefined;
-  /** True once the parser pushed anything the ordinary way: the sink is then too late for push. */
-  streamed = false;
+  #sink: BodySink | undefined = undefined;
+  #streamed = false;
+
+  /** True once the parser pushed some of the body the ordinary way, into the stream. */
+  get streamed(): boolean {
+    return this.#streamed;
+  }
+
+  /** Hands the body to `sink` straight from the parser; false if some of it is in the stream already. */
+  intercept(sink: BodySink): boolean {
+    if (this.#streamed) return false;
+    this.#sink = sink;
+    return true;
+  }
 
   override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    const sink = this.sink;
+    const sink = this.#sink;
     if (sink === undefined) {
-      this.streamed = true;
+      this.#streamed = true;
       return super.push(chunk, encoding);
     }
     if (chunk === null) {
-      this.sink = undefined;
+      this.#sink = undefined;
       (this as unknown as HttpInternals)._consuming = true;
       sink.bodyEnd(this);
       return false;
@@ -66,10 +77,7 @@ export class BodyReceivingMessage extends IncomingMessage {
  * nothing of the body has arrived yet, else through 'data' and 'end' listeners.
  */
 export function receiveBody(req: IncomingMessage, sink: BodySink): void {
-  if (req instanceof BodyReceivingMessage && !req.streamed) {
-    req.sink = sink;
-    return;
-  }
+  if (req instanceof BodyReceivingMessage && req.intercept(sink)) return;
   const listening = req as IncomingMessage & { [LISTENING_SINK]?: BodySink };
   listening[LISTENING_SINK] = sink;
   req.on('data', onData);
