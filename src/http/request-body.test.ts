@@ -40,13 +40,26 @@ let latest: { sink: AnsweringSink; req: IncomingMessage; answered: Promise<unkno
 /**
  * `/sink`: the body to a sink from the request listener (straight from the parser);
  * `/late`: to a sink only once the parser has pushed some of it the ordinary way (listeners);
+ * `/destroy`: to a sink, and the request destroyed once its answer is written;
+ * `/hold`: to a sink that never answers;
  * `/stream`: no sink, read with 'data' and 'end' as any other route would.
  */
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const sink = new AnsweringSink(res);
   latest = { sink, req, answered: once(res, 'close') };
   if (req.url === '/sink') receiveBody(req, sink);
-  else if (req.url === '/late') {
+  else if (req.url === '/destroy') {
+    res.on('finish', () => req.destroy());
+    receiveBody(req, sink);
+  } else if (req.url === '/hold') {
+    receiveBody(req, {
+      bodyChunk: (chunk) => sink.chunks.push(chunk),
+      bodyEnd: () => {
+        sink.ends++;
+        chunkArrived?.();
+      },
+    });
+  } else if (req.url === '/late') {
     const whenStreamed = (): void => {
       if ((req as BodyReceivingMessage).streamed) receiveBody(req, sink);
       else setImmediate(whenStreamed);
@@ -126,6 +139,7 @@ describe('receiveBody', () => {
     // Nor is the stream resumed to drain it once answered ("dumped"): node:http knows it was read.
     await latest!.answered;
     expect(latest!.req.readableFlowing).toBe(null);
+    expect(latest!.req.readableEnded).toBe(true);
   });
 
   it('gives a body sent in parts to the sink in order, each part as it arrives', async () => {
@@ -198,6 +212,30 @@ describe('receiveBody', () => {
     const [fourth] = await readAnswers(socket, 1);
     expect((JSON.parse(fourth!) as Seen).body).toBe('{"n":4}');
     socket.destroy();
+  });
+
+  it('leaves the connection serving when a request is destroyed after its answer', async () => {
+    const { hostname, socket } = await openSocket();
+    const request = (path: string, body: string): string =>
+      `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    socket.write(request('/destroy', '{"n":1}') + request('/sink', '{"n":2}'));
+    const answers = await readAnswers(socket, 2);
+    expect(answers.map((a) => (JSON.parse(a) as Seen).body)).toEqual(['{"n":1}', '{"n":2}']);
+    socket.destroy();
+  });
+
+  it('does not take a request whose whole body arrived for aborted when its client leaves', async () => {
+    const { hostname, socket } = await openSocket();
+    const ended = new Promise<void>((resolve) => (chunkArrived = resolve));
+    socket.write(`POST /hold HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: 2\r\n\r\n{}`);
+    await ended; // the body's end reached the sink, which does not answer
+    chunkArrived = undefined;
+    const held = latest!;
+    const closed = new Promise((resolve) => held.req.on('close', resolve));
+    socket.destroy();
+    await closed;
+    expect(held.sink.ends).toBe(1);
+    expect(held.req.aborted).toBe(false);
   });
 
   it('never ends the body of a client that left in the middle of it; the server goes on', async () => {

@@ -14,7 +14,9 @@
  * Anything the sink did not ask for before its first byte arrived (every Fastify route, a body
  * read after an asynchronous auth check) stays an ordinary Readable, and `receiveBody` reads such a
  * body with listeners instead. A request whose client leaves mid-body never reaches `bodyEnd`, as
- * with listeners ('end' never comes): its sink goes with it.
+ * with listeners ('end' never comes): its sink goes with it. A body given to a sink leaves its
+ * request marked as read to the end (markRead), but no 'end' or 'close' event is emitted: nothing
+ * may wait for them on such a request (the fast path watches its response's 'close').
  *
  * @example
  *   createServer({ IncomingMessage: BodyReceivingMessage }, (req, res) => receiveBody(req, sink));
@@ -27,14 +29,29 @@ export interface BodySink {
   bodyEnd(req: IncomingMessage): void;
 }
 
-/** node:http's own fields this module sets (not in @types/node). */
+/** node:http's and the stream's own fields this module sets (not in @types/node). */
 interface HttpInternals {
   /**
    * Set by IncomingMessage#_read once a reader consumes the body. node:http checks it when the
    * answer is finished: a request nobody read is "dumped" (resumed to drain it), a nextTick and a
-   * stream round more per request. A body given to a sink was read to its end.
+   * stream round more per request.
    */
   _consuming: boolean;
+  readonly _readableState: { ended: boolean; endEmitted: boolean };
+}
+
+/**
+ * Records that the body was read to its end, as 'data' and 'end' listeners would have left the
+ * request, without their round of ticks: `readableEnded` is true, so node:http lets go of the
+ * request once it is answered (it would wait for an 'end' otherwise), does not dump its body, does
+ * not take it for aborted if the client leaves before the answer, and `req.destroy()` after the
+ * answer leaves the connection alone. The 'end' and 'close' events themselves are not emitted.
+ */
+function markRead(req: IncomingMessage): void {
+  const internals = req as unknown as HttpInternals;
+  internals._consuming = true;
+  internals._readableState.ended = true;
+  internals._readableState.endEmitted = true;
 }
 
 export class BodyReceivingMessage extends IncomingMessage {
@@ -62,7 +79,7 @@ export class BodyReceivingMessage extends IncomingMessage {
     }
     if (chunk === null) {
       this.#sink = undefined;
-      (this as unknown as HttpInternals)._consuming = true;
+      markRead(this);
       sink.bodyEnd(this);
       return false;
     }
