@@ -143,10 +143,9 @@ describe('receiveBody', () => {
   });
 
   it('gives a body sent in parts to the sink in order, each part as it arrives', async () => {
-    const { hostname, socket } = await openSocket();
+    const socket = await openSocket();
     const parts = ['{"entities":', '{"user_id":', '["1"]}}'];
-    const length = parts.join('').length;
-    socket.write(`POST /sink HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${length}\r\n\r\n`);
+    socket.write(head('/sink', parts.join('').length));
     for (const part of parts) {
       const arrived = new Promise<void>((resolve) => (chunkArrived = resolve));
       socket.write(part);
@@ -200,63 +199,71 @@ describe('receiveBody', () => {
   });
 
   it('keeps a connection serving: pipelined requests are each answered, in order', async () => {
-    const { hostname, socket } = await openSocket();
-    const request = (body: string): string =>
-      `POST /sink HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
-    socket.write(request('{"n":1}') + request('{"n":2}') + request('{"n":3}'));
+    const socket = await openSocket();
+    socket.write(post1('/sink', '{"n":1}') + post1('/sink', '{"n":2}') + post1('/sink', '{"n":3}'));
     const answers = await readAnswers(socket, 3);
     expect(answers.map((a) => (JSON.parse(a) as Seen).body)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
     // Then a fourth on the same connection, after the others were finished.
     socket.removeAllListeners('data');
-    socket.write(request('{"n":4}'));
+    socket.write(post1('/sink', '{"n":4}'));
     const [fourth] = await readAnswers(socket, 1);
     expect((JSON.parse(fourth!) as Seen).body).toBe('{"n":4}');
     socket.destroy();
   });
 
   it('leaves the connection serving when a request is destroyed after its answer', async () => {
-    const { hostname, socket } = await openSocket();
-    const request = (path: string, body: string): string =>
-      `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
-    socket.write(request('/destroy', '{"n":1}') + request('/sink', '{"n":2}'));
+    const socket = await openSocket();
+    socket.write(post1('/destroy', '{"n":1}') + post1('/sink', '{"n":2}'));
     const answers = await readAnswers(socket, 2);
     expect(answers.map((a) => (JSON.parse(a) as Seen).body)).toEqual(['{"n":1}', '{"n":2}']);
     socket.destroy();
   });
 
   it('does not take a request whose whole body arrived for aborted when its client leaves', async () => {
-    const { hostname, socket } = await openSocket();
-    const ended = new Promise<void>((resolve) => (chunkArrived = resolve));
-    socket.write(`POST /hold HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: 2\r\n\r\n{}`);
-    await ended; // the body's end reached the sink, which does not answer
-    chunkArrived = undefined;
-    const held = latest!;
-    const closed = new Promise((resolve) => held.req.on('close', resolve));
-    socket.destroy();
-    await closed;
+    // The sink of /hold has the body's end and does not answer.
+    const held = await leaveAfterSinkCall(post1('/hold', '{}'));
     expect(held.sink.ends).toBe(1);
     expect(held.req.aborted).toBe(false);
   });
 
   it('never ends the body of a client that left in the middle of it; the server goes on', async () => {
-    const { hostname, socket } = await openSocket();
-    const arrived = new Promise<void>((resolve) => (chunkArrived = resolve));
-    socket.write(`POST /sink HTTP/1.1\r\nhost: ${hostname}\r\ncontent-length: 100\r\n\r\n{"entities": {`);
-    await arrived;
-    chunkArrived = undefined;
-    const left = latest!;
-    // Not events.once: it listens for 'error' too, and the request's "aborted" error would reject it.
-    const closed = new Promise((resolve) => left.req.on('close', resolve));
-    socket.destroy();
-    await closed;
+    const left = await leaveAfterSinkCall(head('/sink', 100) + '{"entities": {');
     expect(left.sink.ends).toBe(0);
     expect(left.sink.chunks.length).toBe(1);
     expect(await seen('/sink', '{"after":1}')).toEqual({ body: '{"after":1}', chunks: 1, streamed: false });
   });
 });
 
-async function openSocket(): Promise<{ hostname: string; socket: Socket }> {
+/**
+ * Sends `raw` on a new connection, closes it once the server's sink got a chunk (or, for /hold,
+ * the end), and resolves with that request once node:http has closed it.
+ */
+async function leaveAfterSinkCall(raw: string): Promise<NonNullable<typeof latest>> {
+  const socket = await openSocket();
+  const called = new Promise<void>((resolve) => (chunkArrived = resolve));
+  socket.write(raw);
+  await called;
+  chunkArrived = undefined;
+  const left = latest!;
+  // Not events.once: it listens for 'error' too, and the request's "aborted" error would reject it.
+  const closed = new Promise((resolve) => left.req.on('close', resolve));
+  socket.destroy();
+  await closed;
+  return left;
+}
+
+async function openSocket(): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
-  return { hostname: '127.0.0.1', socket };
+  return socket;
+}
+
+/** The head of a raw HTTP/1.1 POST announcing `length` bytes of body. */
+function head(path: string, length: number): string {
+  return `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${length}\r\n\r\n`;
+}
+
+/** A whole raw HTTP/1.1 POST, for writing several at once (pipelined). */
+function post1(path: string, body: string): string {
+  return head(path, body.length) + body;
 }
