@@ -42,7 +42,7 @@ let latest: { sink: AnsweringSink; req: IncomingMessage; answered: Promise<unkno
  * `/late`: to a sink only once the parser has pushed some of it the ordinary way (listeners);
  * `/destroy`: to a sink, and the request destroyed once its answer is written;
  * `/hold`: to a sink that never answers;
- * `/stream`: no sink, read with 'data' and 'end' as any other route would.
+ * `/stream`: no sink, read with 'data' and 'end' like every other route.
  */
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const sink = new AnsweringSink(res);

@@ -1,8 +1,8 @@
 /**
  * Request bodies for the fast path, handed over by node:http's parser without the stream machinery.
  *
- * node:http's parser gives an IncomingMessage its body through `push()`, as any Readable's source
- * does: `push(chunk)` per piece, `push(null)` at the end. Read with 'data' and 'end' listeners, a
+ * node:http's parser gives an IncomingMessage its body through `push()`, the way every Readable's
+ * source does: `push(chunk)` per piece, `push(null)` at the end. Read with 'data' and 'end' listeners, a
  * one-packet body then costs the Readable's whole round: adding the listeners, a scheduled resume,
  * buffering and flowing the chunk, and the 'end' event, over three `process.nextTick`s. Quiver's
  * server makes its requests as `BodyReceivingMessage` (createServer's documented `IncomingMessage`
