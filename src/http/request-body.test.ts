@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSocket, readAnswers } from '../../test/support/raw-http.ts';
 import { BodyReceivingMessage, receiveBody, type BodySink } from './request-body.ts';
 
 /** What a sink saw of one request, answered back to the client as JSON. */
@@ -108,29 +109,6 @@ function post(
 const seen = async (path: string, body: string | string[], headers?: Record<string, string>) =>
   JSON.parse((await post(path, body, headers)).text) as Seen;
 
-/** Reads from a raw socket until `count` HTTP answers with bodies have arrived; returns their bodies. */
-async function readAnswers(socket: Socket, count: number): Promise<string[]> {
-  let text = '';
-  const bodies = (): string[] => {
-    const out: string[] = [];
-    let at = 0;
-    for (;;) {
-      const headEnd = text.indexOf('\r\n\r\n', at);
-      if (headEnd < 0) return out;
-      const length = Number(/content-length: (\d+)/i.exec(text.slice(at, headEnd))?.[1]);
-      if (text.length < headEnd + 4 + length) return out;
-      out.push(text.slice(headEnd + 4, headEnd + 4 + length));
-      at = headEnd + 4 + length;
-    }
-  };
-  socket.setEncoding('utf8');
-  while (bodies().length < count) {
-    const [chunk] = (await once(socket, 'data')) as [string];
-    text += chunk;
-  }
-  return bodies();
-}
-
 describe('receiveBody', () => {
   it('gives a sink the body straight from the parser, not through the stream', async () => {
     const body = JSON.stringify({ entities: { user_id: ['1', '2'] } });
@@ -143,7 +121,7 @@ describe('receiveBody', () => {
   });
 
   it('gives a body sent in parts to the sink in order, each part as it arrives', async () => {
-    const socket = await openSocket();
+    const socket = await openSocket(port);
     const parts = ['{"entities":', '{"user_id":', '["1"]}}'];
     socket.write(head('/sink', parts.join('').length));
     for (const part of parts) {
@@ -199,12 +177,11 @@ describe('receiveBody', () => {
   });
 
   it('keeps a connection serving: pipelined requests are each answered, in order', async () => {
-    const socket = await openSocket();
+    const socket = await openSocket(port);
     socket.write(post1('/sink', '{"n":1}') + post1('/sink', '{"n":2}') + post1('/sink', '{"n":3}'));
     const answers = await readAnswers(socket, 3);
     expect(answers.map((a) => (JSON.parse(a) as Seen).body)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
     // Then a fourth on the same connection, after the others were finished.
-    socket.removeAllListeners('data');
     socket.write(post1('/sink', '{"n":4}'));
     const [fourth] = await readAnswers(socket, 1);
     expect((JSON.parse(fourth!) as Seen).body).toBe('{"n":4}');
@@ -212,7 +189,7 @@ describe('receiveBody', () => {
   });
 
   it('leaves the connection serving when a request is destroyed after its answer', async () => {
-    const socket = await openSocket();
+    const socket = await openSocket(port);
     socket.write(post1('/destroy', '{"n":1}') + post1('/sink', '{"n":2}'));
     const answers = await readAnswers(socket, 2);
     expect(answers.map((a) => (JSON.parse(a) as Seen).body)).toEqual(['{"n":1}', '{"n":2}']);
@@ -239,7 +216,7 @@ describe('receiveBody', () => {
  * the end), and resolves with that request once node:http has closed it.
  */
 async function leaveAfterSinkCall(raw: string): Promise<NonNullable<typeof latest>> {
-  const socket = await openSocket();
+  const socket = await openSocket(port);
   const called = new Promise<void>((resolve) => (chunkArrived = resolve));
   socket.write(raw);
   await called;
@@ -250,12 +227,6 @@ async function leaveAfterSinkCall(raw: string): Promise<NonNullable<typeof lates
   socket.destroy();
   await closed;
   return left;
-}
-
-async function openSocket(): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  return socket;
 }
 
 /** The head of a raw HTTP/1.1 POST announcing `length` bytes of body. */

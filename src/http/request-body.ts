@@ -2,14 +2,13 @@
  * Request bodies for the fast path, handed over by node:http's parser without the stream machinery.
  *
  * node:http's parser gives an IncomingMessage its body through `push()`, the way every Readable's
- * source does: `push(chunk)` per piece, `push(null)` at the end. Read with 'data' and 'end' listeners, a
- * one-packet body then costs the Readable's whole round: adding the listeners, a scheduled resume,
- * buffering and flowing the chunk, and the 'end' event, over three `process.nextTick`s. Quiver's
- * server makes its requests as `BodyReceivingMessage` (createServer's documented `IncomingMessage`
- * option), whose `push()` passes a body that a sink has asked for straight to it, in the same call
- * from the parser. Measured on a plain node:http server answering a fixed body, both pinned to one
- * CPU, 20 alternating 1-s `wrk -t1 -c32` slices: 11% less CPU per request (25.4 → 22.7 µs) and 22%
- * more requests/s (docs/decisions.md).
+ * source does: `push(chunk)` per piece, `push(null)` at the end. Read with 'data' and 'end'
+ * listeners, a one-packet body then costs the Readable's whole round: adding the listeners, a
+ * scheduled resume, buffering and flowing the chunk, and the 'end' event, over three
+ * `process.nextTick`s. Quiver's server makes its requests as `BodyReceivingMessage`
+ * (createServer's documented `IncomingMessage` option), whose `push()` passes a body that a sink
+ * has asked for straight to it, in the same call from the parser: ~11% less CPU per request on a
+ * plain server, 8–12% on a one-entity lookup (docs/decisions.md).
  *
  * Anything the sink did not ask for before its first byte arrived (every Fastify route, a body
  * read after an asynchronous auth check) stays an ordinary Readable, and `receiveBody` reads such a

@@ -2,8 +2,6 @@
  * Golden tests of POST /get-online-features: each pins the whole Feast-compatible response document
  * (names, values, statuses, event timestamps), not fragments of it.
  */
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { Packr, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseBuffers } from '../../src/features/response-buffers.ts';
@@ -16,6 +14,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../fixtures/config.ts';
+import { openSocket, readAnswers } from '../support/raw-http.ts';
 
 const FRESH = rfc3339(FRESH_TS_MS);
 const STALE = rfc3339(STALE_TS_MS);
@@ -532,8 +531,7 @@ describe('POST /get-online-features — limits and headers', () => {
     // (request-body.ts) and written at the end of the turn (write-coalescer.ts): neither may
     // reorder or lose the answers of requests that came in one packet.
     const { hostname, port } = new URL(server.url);
-    const socket = connect(Number(port), hostname);
-    await once(socket, 'connect');
+    const socket = await openSocket(Number(port), hostname);
     const lookup = (id: number): string => {
       const body = JSON.stringify({ features: ['user_stats:txn_count'], entities: { user_id: [id] } });
       return (
@@ -544,21 +542,7 @@ describe('POST /get-online-features — limits and headers', () => {
     socket.write(
       lookup(1001) + lookup(1002) + `GET /healthz HTTP/1.1\r\nhost: ${hostname}\r\n\r\n` + lookup(1003),
     );
-    const bodies: string[] = [];
-    let text = '';
-    socket.setEncoding('latin1');
-    while (bodies.length < 4) {
-      const [chunk] = (await once(socket, 'data')) as [string];
-      text += chunk;
-      for (;;) {
-        const headEnd = text.indexOf('\r\n\r\n');
-        if (headEnd < 0) break;
-        const length = Number(/content-length: (\d+)/i.exec(text.slice(0, headEnd))![1]);
-        if (text.length < headEnd + 4 + length) break;
-        bodies.push(text.slice(headEnd + 4, headEnd + 4 + length));
-        text = text.slice(headEnd + 4 + length);
-      }
-    }
+    const bodies = await readAnswers(socket, 4);
     socket.destroy();
     const txn = (body: string): unknown => (JSON.parse(body) as Document).results[1]!.values[0];
     expect([txn(bodies[0]!), txn(bodies[1]!), JSON.parse(bodies[2]!), txn(bodies[3]!)]).toEqual([
