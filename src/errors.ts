@@ -14,6 +14,8 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'payload_too_large'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'unsupported_media_type'
   | 'unprocessable'
   | 'rate_limited'
@@ -42,6 +44,20 @@ export const ERROR_CATALOGUE = {
     message: 'Request body exceeds the limit of {limitBytes} bytes (server.maxBodyBytes)',
   },
   QUIVER_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'No route {method} {url}' },
+  // Refusals of node:http's parser, before any route: each closes the connection.
+  QUIVER_ERR_MALFORMED_HTTP: {
+    kind: 'bad_request',
+    message: 'The request is not valid HTTP/1.1 ({reason}); the connection is closed',
+  },
+  QUIVER_ERR_HEADERS_TOO_LARGE: {
+    kind: 'headers_too_large',
+    message:
+      'The request headers exceed {limitBytes} bytes (node --max-http-header-size); the connection is closed',
+  },
+  QUIVER_ERR_REQUEST_TIMEOUT: {
+    kind: 'request_timeout',
+    message: 'The request did not arrive in full in time; the connection is closed',
+  },
 
   // ── features ───────────────────────────────────────────────────────────────────────────────────
   QUIVER_ERR_UNKNOWN_FEATURE_VIEW: { kind: 'not_found', message: 'Unknown feature view "{view}"' },

@@ -14,6 +14,7 @@ import type { ModelManager } from '../serving/model-manager.ts';
 import type { OnlineStore } from '../stores/online-store.ts';
 import { installBodyParsers, installMsgpackReplies } from './codec.ts';
 import { installErrorHandlers, MAX_PATH_SEGMENT, sendError, toQuiverError } from './error-handler.ts';
+import { answerClientError } from './client-error.ts';
 import { FastPath } from './fast-path.ts';
 import type { Guard } from './guard.ts';
 import { installGuard } from './guard-hook.ts';
@@ -63,6 +64,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     frameworkErrors: (err, _request, reply) => {
       sendError(reply, toQuiverError(err, config.server.maxBodyBytes));
     },
+    // What node:http's parser refuses (bad framing, huge headers), in Quiver's error shape too.
+    clientErrorHandler: answerClientError,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -3,6 +3,8 @@
  * `{error, code, details?}` and the right QUIVER_ERR_* code; a rejected push writes nothing; and
  * after all of it the server still answers a good request correctly.
  */
+import { once } from 'node:events';
+import { maxHeaderSize } from 'node:http';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +18,7 @@ import {
   type TestServer,
   userStatsDf,
 } from '../fixtures/config.ts';
+import { openSocket } from '../support/raw-http.ts';
 
 const MAX_BODY_BYTES = 4096;
 const plainPackr = new Packr({ useRecords: false });
@@ -423,6 +426,51 @@ describe('routes', () => {
     // A malformed percent-encoding in a parameter (Fastify answered FST_ERR_BAD_URL).
     const bad = expectError(await server.get('/v1/jobs/%E0%A4%A'), 400, 'QUIVER_ERR_INVALID_REQUEST');
     expect(bad.error).toContain('percent-encoding');
+  });
+
+  /** Sends raw bytes; returns the status line and body of the answer, once the server has closed. */
+  async function raw(bytes: string): Promise<{ statusLine: string; body: ErrorBody }> {
+    const { hostname, port } = new URL(server.url);
+    const socket = await openSocket(Number(port), hostname);
+    socket.setEncoding('latin1');
+    let text = '';
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.write(bytes);
+    await once(socket, 'close'); // the server closes the connection after such an answer
+    const headEnd = text.indexOf('\r\n\r\n');
+    return {
+      statusLine: text.slice(0, text.indexOf('\r\n')),
+      body: JSON.parse(text.slice(headEnd + 4)) as ErrorBody,
+    };
+  }
+
+  it.each([
+    [
+      'Content-Length with Transfer-Encoding',
+      'content-length: 2\r\ntransfer-encoding: chunked\r\n',
+      /Transfer-Encoding/i,
+    ],
+    ['a Content-Length that is not a number', 'content-length: abc\r\n', /Content-Length/i],
+  ])(
+    "framing node:http's parser refuses (%s) → 400 QUIVER_ERR_MALFORMED_HTTP",
+    async (_name, headers, reason) => {
+      const answer = await raw(`POST /get-online-features HTTP/1.1\r\nhost: x\r\n${headers}\r\n{}`);
+      expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+      expect(answer.body.code).toBe('QUIVER_ERR_MALFORMED_HTTP');
+      expect(answer.body.error).toMatch(reason);
+      expect(answer.body.error).toMatch(/the connection is closed$/);
+    },
+  );
+
+  it('headers over the size limit → 431 QUIVER_ERR_HEADERS_TOO_LARGE', async () => {
+    const answer = await raw(
+      `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(maxHeaderSize)}\r\n\r\n`,
+    );
+    expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(answer.body).toEqual({
+      error: `The request headers exceed ${maxHeaderSize} bytes (node --max-http-header-size); the connection is closed`,
+      code: 'QUIVER_ERR_HEADERS_TOO_LARGE',
+    });
   });
 });
 
