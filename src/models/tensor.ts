@@ -209,7 +209,7 @@ function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return String(value);
   if (value === null || value === undefined) return String(value);
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  return Array.isArray(value) ? 'an array' : 'an object';
 }
 
 /** OIP JSON form with flat data: INT64/UINT64 become numbers (exact up to 2^53), BOOL booleans, FP16 numbers. */

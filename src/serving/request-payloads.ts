@@ -58,6 +58,13 @@ export function predictPayload(
     object.request === undefined || object.request === null
       ? {}
       : (requireObject(object.request, '"request"') as EntityColumns);
+  for (const field of Object.keys(requestData)) {
+    if (Object.hasOwn(entities, field)) {
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: `"${field}" is in both "entities" and "request": send each column once`,
+      });
+    }
+  }
   const columns: Record<string, readonly unknown[]> = { ...entities, ...requestData };
   const count = checkEntities(plan, columns, maxEntitiesPerRequest);
   for (const key of plan.joinKeys) {
@@ -83,7 +90,7 @@ export function predictPayload(
           throw quiverError('QUIVER_ERR_INVALID_VALUE', {
             field: `request.${field.name}[${i}]`,
             expected: finiteExpected(field.type),
-            actual: JSON.stringify(v) ?? 'nothing',
+            actual: describe(v),
           });
         }
       }

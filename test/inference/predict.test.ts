@@ -291,6 +291,20 @@ describe('on-demand transform failing for some requests of a batch', () => {
       'QUIVER_ERR_INVALID_VALUE',
     );
     expect(typed.error).toContain('request.amount[0]');
+    // Out-of-range numbers say what came, not what JSON.stringify makes of them (null).
+    const infinite = expectError(
+      await post('{"entities":{"row_id":["1"]},"request":{"amount":[1e400]}}'),
+      422,
+      'QUIVER_ERR_INVALID_VALUE',
+    );
+    expect(infinite.error).toMatch(/got number Infinity$/);
+    // A column in both places is refused, not silently taken from one of them (here: a join key).
+    const twice = expectError(
+      await post({ entities: { row_id: ['1'] }, request: { amount: [5], row_id: ['2'] } }),
+      400,
+      'QUIVER_ERR_INVALID_REQUEST',
+    );
+    expect(twice.error).toBe('"row_id" is in both "entities" and "request": send each column once');
     expectError(
       await post({ entities: { row_id: ['1', '2'] }, request: { amount: [1] } }),
       400,
