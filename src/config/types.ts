@@ -19,6 +19,14 @@ export const FEATURE_TYPES: readonly FeatureType[] = [
   'float32[]',
 ];
 
+/** The feature types a model takes as input (a bool as 0/1): every other type is refused. */
+export const MODEL_INPUT_TYPES: ReadonlySet<FeatureType> = new Set<FeatureType>([
+  'int64',
+  'float32',
+  'float64',
+  'bool',
+]);
+
 export interface EntityConfig {
   name: string;
   /** One join key, or several for a composite entity (e.g. ['merchant_id', 'country']). */

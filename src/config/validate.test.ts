@@ -253,6 +253,33 @@ describe('validateConfig — names and references', () => {
       'feature "user_id" has the same name as a join key at featureViews[0].schema.user_id',
     ]);
   });
+
+  it("a feature named like the source's timestampField", () => {
+    const source = { type: 'csv', path: 'u.csv', timestampField: 'event_ts' };
+    expect(issuesOf(withView({ source, schema: { clicks: 'int64', event_ts: 'float64' } }))).toEqual([
+      `feature "event_ts" has the name of the source's timestampField (a row's event time, not a feature) at featureViews[0].schema.event_ts`,
+    ]);
+  });
+
+  it('a model fed by a feature service with text or list features (by name or by view:*)', () => {
+    const c = withView({ schema: { clicks: 'int64', country: 'string', emb: 'float32[]' } });
+    c.featureServices = [
+      { name: 'svc', features: ['user_stats:*'] },
+      { name: 'numbers', features: ['user_stats:clicks', 'merchant_stats:sales'] },
+      { name: 'named', features: ['user_stats:clicks', 'user_stats:country'] },
+    ];
+    c.models = [
+      { name: 'all', path: 'm.onnx', featureService: 'svc' },
+      { name: 'ok', path: 'm.onnx', featureService: 'numbers' },
+      { name: 'one', path: 'm.onnx', featureService: 'named' },
+    ];
+    expect(issuesOf(c)).toEqual([
+      'feature service "svc" has features a model cannot take: user_stats:country (string), user_stats:emb (float32[]) ' +
+        "(a model's features must be numbers: int64, float32, float64, bool) at models[0].featureService",
+      'feature service "named" has features a model cannot take: user_stats:country (string) ' +
+        "(a model's features must be numbers: int64, float32, float64, bool) at models[2].featureService",
+    ]);
+  });
 });
 
 describe('validateConfig — types and values', () => {

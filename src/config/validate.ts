@@ -13,6 +13,7 @@ import type { CircuitBreakerPolicy } from '../resilience/circuit-breaker.ts';
 import type { ResolvedConfig, ResolvedJobsConfig, ResolvedModelConfig } from './resolved.ts';
 import {
   FEATURE_TYPES,
+  MODEL_INPUT_TYPES,
   SCOPES,
   type AuthConfig,
   type BatchingConfig,
@@ -433,7 +434,13 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       if (!isObj(source)) issues.add(`${at}.source`, 'an object {type, ...}', source);
       else {
         const sat = `${at}.source`;
-        str(issues, source, 'timestampField', sat);
+        const tsField = str(issues, source, 'timestampField', sat);
+        if (tsField !== undefined && tsField in schema) {
+          issues.note(
+            `${at}.schema.${tsField}`,
+            `feature "${tsField}" has the name of the source's timestampField (a row's event time, not a feature)`,
+          );
+        }
         if (source.type === 'csv' || source.type === 'parquet') {
           issues.keys(source, sat, KNOWN.fileSource);
           const p = str(issues, source, 'path', sat);
@@ -493,24 +500,38 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
 
   // ── feature services ─────────────────────────────────────────────────────────────────────────
   const serviceNames = new Set<string>();
-  const checkRef = (ref: unknown, at: string): void => {
-    if (typeof ref !== 'string') return issues.add(at, 'a feature reference "view:feature"', ref);
+  /** Per feature service, its features that are not numbers ("view:feature (type)"): no model takes them. */
+  const textualFeatures = new Map<string, string[]>();
+  /** Checks a reference; returns the types of the features it names. */
+  const checkRef = (ref: unknown, at: string): [string, FeatureType][] => {
+    if (typeof ref !== 'string') {
+      issues.add(at, 'a feature reference "view:feature"', ref);
+      return [];
+    }
     const colon = ref.indexOf(':');
     const view = ref.slice(0, colon);
     const feature = ref.slice(colon + 1);
     const schema = viewSchemas.get(view) ?? odfvSchemas.get(view);
     if (colon <= 0 || !feature) issues.add(at, '"view:feature" or "view:*"', ref);
     else if (!schema) issues.add(at, `a reference to a declared feature view`, ref);
-    else if (feature !== '*' && !(feature in schema)) issues.add(at, `a feature of "${view}"`, ref);
+    else if (feature === '*') return Object.entries(schema).map(([f, t]) => [`${view}:${f}`, t]);
+    else if (!(feature in schema)) issues.add(at, `a feature of "${view}"`, ref);
+    else return [[ref, schema[feature]!]];
+    return [];
   };
   arr(issues, c, 'featureServices', 'config', true).forEach((s, i) => {
     const at = `featureServices[${i}]`;
     if (!isObj(s)) return issues.add(at, 'an object {name, features}', s);
     issues.keys(s, at, KNOWN.featureService);
-    unique(issues, serviceNames, str(issues, s, 'name', at, { name: true }), at, 'feature service');
+    const name = str(issues, s, 'name', at, { name: true });
+    unique(issues, serviceNames, name, at, 'feature service');
     const refs = arr(issues, s, 'features', at);
     if (refs.length === 0) issues.add(`${at}.features`, 'at least one feature reference', refs);
-    refs.forEach((r, j) => checkRef(r, `${at}.features[${j}]`));
+    const textual = refs
+      .flatMap((r, j) => checkRef(r, `${at}.features[${j}]`))
+      .filter(([, type]) => !MODEL_INPUT_TYPES.has(type))
+      .map(([ref, type]) => `${ref} (${type})`);
+    if (name !== undefined) textualFeatures.set(name, textual);
   });
 
   // ── models ───────────────────────────────────────────────────────────────────────────────────
@@ -525,6 +546,14 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
     const fs = str(issues, m, 'featureService', at, { optional: true });
     if (fs !== undefined && !serviceNames.has(fs))
       issues.add(`${at}.featureService`, 'a declared feature service', fs);
+    const textual = fs === undefined ? undefined : textualFeatures.get(fs);
+    if (textual !== undefined && textual.length > 0) {
+      issues.note(
+        `${at}.featureService`,
+        `feature service "${fs}" has features a model cannot take: ${textual.join(', ')} ` +
+          `(a model's features must be numbers: ${[...MODEL_INPUT_TYPES].join(', ')})`,
+      );
+    }
     const b = isObj(m.batching) ? m.batching : {};
     const q = isObj(m.queue) ? m.queue : {};
     if (m.batching !== undefined && !isObj(m.batching)) issues.add(`${at}.batching`, 'an object', m.batching);

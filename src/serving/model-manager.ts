@@ -34,8 +34,6 @@ interface Entry {
   pending: Promise<void>;
 }
 
-const NUMERIC = new Set(['int64', 'float32', 'float64', 'bool']);
-
 export class ModelManager {
   private readonly entries = new Map<string, Entry>();
 
@@ -236,12 +234,6 @@ export class ModelManager {
     if (width !== -1 && width !== plan.columns.length) {
       fail(
         `feature service "${config.featureService}" gives ${plan.columns.length} features, input "${input.name}" takes ${width}`,
-      );
-    }
-    const textual = plan.columns.filter((c) => !NUMERIC.has(c.type));
-    if (textual.length > 0) {
-      fail(
-        `features must be numeric to feed the model: ${textual.map((c) => `${c.view}:${c.feature} (${c.type})`).join(', ')}`,
       );
     }
     const defaults = new Float64Array(plan.columns.length);
