@@ -3,7 +3,8 @@
  * Auth is ON unless the config says `auth: { enabled: false }`; on with no key at all is a config
  * error at startup (never a server that silently lets everyone in, nor one that refuses everyone).
  * This runs when a server starts, not in config validation, so commands that do not serve
- * (apply, materialize, push) need no keys.
+ * (materialize, push) need no keys; `apply` runs it to warn that serve would refuse to start.
+ * Either error lists its problems in `details.issues`.
  */
 import type { ResolvedConfig } from '../config/resolved.ts';
 import { quiverError } from '../errors.ts';
@@ -42,14 +43,12 @@ export function resolveApiKeyAuth(
     );
   }
   if (keys.length === 0) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-      path,
-      reason:
-        'auth is on (the default) but no API key is configured. Add keys to auth.apiKeys ' +
-        '(`quiver keygen --id my-service --scopes features:read,predict` prints a key and its config line; ' +
-        'an existing key hashes with `printf %s "$KEY" | sha256sum`) or to env QUIVER_API_KEYS ' +
-        '("id:sha256hex:scope1+scope2,..."), or set `auth: { enabled: false }` for local use',
-    });
+    const reason =
+      'auth is on (the default) but no API key is configured. Add keys to auth.apiKeys ' +
+      '(`quiver keygen --id my-service --scopes features:read,predict` prints a key and its config line; ' +
+      'an existing key hashes with `printf %s "$KEY" | sha256sum`) or to env QUIVER_API_KEYS ' +
+      '("id:sha256hex:scope1+scope2,..."), or set `auth: { enabled: false }` for local use';
+    throw quiverError('QUIVER_ERR_CONFIG_INVALID', { path, reason }, { details: { issues: [reason] } });
   }
   return new ApiKeyAuth(keys);
 }

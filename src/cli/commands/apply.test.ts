@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/validate.ts';
-import { describePlan, missingFiles } from './apply.ts';
+import { describePlan, wouldFail } from './apply.ts';
 
 const base = {
   project: 'p',
@@ -63,10 +63,20 @@ describe('quiver apply: feature services and missing files', () => {
     );
   });
 
-  it('names a model file and a source file that are not there', () => {
-    expect(missingFiles(config)).toEqual([
+  it('names a model file and a source file that are not there, and auth without a key', () => {
+    expect(wouldFail(config, {})).toEqual([
       'models[0].path: /nonexistent/m.onnx does not exist (serve would fail)',
       'featureViews[0].source.path: /nonexistent/v.csv does not exist (materialize would fail)',
+      expect.stringMatching(
+        /^auth: auth is on \(the default\) but no API key is configured\. .* \(serve would fail\)$/,
+      ),
     ]);
+  });
+
+  it('takes keys from QUIVER_API_KEYS as serve does, and says what is wrong with them', () => {
+    const hash = 'ab'.repeat(32);
+    expect(wouldFail(config, { QUIVER_API_KEYS: `svc:${hash}:predict` })).toHaveLength(2);
+    const [, , malformed] = wouldFail(config, { QUIVER_API_KEYS: 'svc:nothex:predict' });
+    expect(malformed).toMatch(/^auth: .*QUIVER_API_KEYS.* \(serve would fail\)$/);
   });
 });

@@ -5,6 +5,8 @@ import { loadConfig } from '../../config/load.ts';
 import { Registry } from '../../config/registry.ts';
 import type { ResolvedConfig } from '../../config/resolved.ts';
 import { compilePlan } from '../../features/plan.ts';
+import { isQuiverError } from '../../errors.ts';
+import { resolveApiKeyAuth } from '../../limits/auth-config.ts';
 import { describeTarget } from '../../redis/target.ts';
 import { EXIT_USAGE } from '../exit-codes.ts';
 import { configOption } from '../options.ts';
@@ -66,20 +68,31 @@ export function describePlan(config: ResolvedConfig): string {
 }
 
 /**
- * Files the config names that are not there: a model file (serve would fail to start) or a file
- * source (materialize would fail). The config itself can be valid and still name them.
+ * What would make a command fail although the config is valid: a file it names that is not there
+ * (a model: serve would fail to start; a file source: materialize would fail), or auth on without
+ * a key (serve refuses to start; keys may come from env QUIVER_API_KEYS, read here as serve would).
  */
-export function missingFiles(config: ResolvedConfig): string[] {
-  const missing: string[] = [];
+export function wouldFail(
+  config: ResolvedConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  const problems: string[] = [];
   config.models.forEach((m, i) => {
-    if (!existsSync(m.path)) missing.push(`models[${i}].path: ${m.path} does not exist (serve would fail)`);
+    if (!existsSync(m.path)) problems.push(`models[${i}].path: ${m.path} does not exist (serve would fail)`);
   });
   config.featureViews.forEach((v, i) => {
     const source = v.source;
     if (source !== undefined && 'path' in source && !existsSync(source.path))
-      missing.push(`featureViews[${i}].source.path: ${source.path} does not exist (materialize would fail)`);
+      problems.push(`featureViews[${i}].source.path: ${source.path} does not exist (materialize would fail)`);
   });
-  return missing;
+  try {
+    resolveApiKeyAuth(config, env);
+  } catch (err) {
+    if (!isQuiverError(err)) throw err;
+    const issues = (err.details?.issues as readonly string[] | undefined) ?? [err.message];
+    for (const issue of issues) problems.push(`auth: ${issue} (serve would fail)`);
+  }
+  return problems;
 }
 
 export function registerApply(program: Command): void {
@@ -90,14 +103,12 @@ export function registerApply(program: Command): void {
     .action(async (options: { config: string }) => {
       const config = await loadConfig(options.config);
       process.stdout.write(describePlan(config));
-      const missing = missingFiles(config);
-      if (missing.length === 0) {
+      const problems = wouldFail(config);
+      if (problems.length === 0) {
         process.stdout.write('\nconfig is valid.\n');
         return;
       }
-      process.stderr.write(
-        `\nconfig is valid, but it names files that are not there:\n  - ${missing.join('\n  - ')}\n`,
-      );
+      process.stderr.write(`\nconfig is valid, but:\n  - ${problems.join('\n  - ')}\n`);
       process.exitCode = EXIT_USAGE;
     });
 }
