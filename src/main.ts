@@ -236,10 +236,16 @@ export async function startServer(
   const modelsReady = models.start();
   modelsReady.catch(() => undefined); // the caller decides what a failed model means (serve exits)
   // Jobs start running once the models are warm (before that every run would fail "not ready").
+  // A model that fails to load is reported by the caller (serve exits), not as the consumer's failure.
   const jobsConsuming = config.jobs.consumeInServer
-    ? modelsReady.then(() => jobs.startConsuming())
+    ? modelsReady.then(() =>
+        jobs.startConsuming().catch((err: unknown) => {
+          logger.error({ err }, 'job consumer did not start');
+          throw err;
+        }),
+      )
     : Promise.resolve();
-  jobsConsuming.catch((err: unknown) => logger.error({ err }, 'job consumer did not start'));
+  jobsConsuming.catch(() => undefined);
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
