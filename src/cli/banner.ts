@@ -15,6 +15,39 @@ export interface BannerInput {
   workers?: number;
 }
 
+/** What a request needs besides features: every join key, and the request data of on-demand views. */
+interface Needs {
+  readonly joinKeys: readonly string[];
+  readonly requestFields: readonly string[];
+}
+
+function needsOf(registry: Registry, refs: readonly string[]): Needs {
+  const plan = compilePlan(registry, refs);
+  return {
+    joinKeys: plan.joinKeys,
+    requestFields: plan.onDemand.flatMap((o) => o.requestFields.map((f) => f.name)),
+  };
+}
+
+/** `"key":["1","2"],…` for `count` entities; the example entity's value first where it applies. */
+function keyColumns(
+  joinKeys: readonly string[],
+  example: BannerInput['exampleEntity'],
+  count: number,
+): string[] {
+  return joinKeys.map((k) => {
+    const ids = [k === example?.joinKey ? example.value : '1', '2'].slice(0, count);
+    return `"${k}":[${ids.map((v) => `"${v}"`).join(',')}]`;
+  });
+}
+
+function requestColumns(fields: readonly string[], count: number): string[] {
+  return fields.map((f) => `"${f}":[${[25, 4000].slice(0, count).join(',')}]`);
+}
+
+/** Example requests use a key from this env variable when auth is on (probes and /metrics are open). */
+export const BANNER_KEY_ENV = 'QUIVER_API_KEY';
+
 export function banner({ url, config, exampleEntity, workers }: BannerInput): string {
   const os = config.onlineStore;
   const store =
@@ -23,12 +56,12 @@ export function banner({ url, config, exampleEntity, workers }: BannerInput): st
       : os.type === 'redis'
         ? `redis (${describeTarget(os)})`
         : os.type;
+  const registry = new Registry(config);
   const view = config.featureViews[0];
   const service = config.featureServices[0];
-  const key = exampleEntity ?? {
-    joinKey: view ? (config.entities.find((e) => e.name === view.entities[0])?.joinKeys[0] ?? 'id') : 'id',
-    value: '1',
-  };
+  const authOn = config.auth.enabled !== false;
+  const post = (path: string): string =>
+    `curl -s ${url}${path} -H 'content-type: application/json'${authOn ? ` -H "x-api-key: $${BANNER_KEY_ENV}"` : ''} \\`;
   const lines = [
     '',
     `  ${bold('Quiver')} serving project ${bold(config.project)} at ${bold(url)}${workers && workers > 1 ? ` with ${workers} workers` : ''}`,
@@ -38,34 +71,41 @@ export function banner({ url, config, exampleEntity, workers }: BannerInput): st
     `  ${dim('metrics')}   curl ${url}/metrics`,
   ];
   if (service) {
+    const needs = needsOf(registry, registry.featureServiceRefs(service.name));
+    const entities = [
+      ...keyColumns(needs.joinKeys, exampleEntity, 2),
+      ...requestColumns(needs.requestFields, 2),
+    ];
     lines.push(
-      `  ${dim('features')}  curl -s ${url}/get-online-features -H 'content-type: application/json' \\`,
-      `              -d '{"feature_service":"${service.name}","entities":{"${key.joinKey}":["${key.value}","2"]}}'`,
+      `  ${dim('features')}  ${post('/get-online-features')}`,
+      `              -d '{"feature_service":"${service.name}","entities":{${entities.join(',')}}}'`,
     );
   }
   if (view) {
-    const feature = Object.keys(view.schema)[0]!;
+    const ref = `${view.name}:${Object.keys(view.schema)[0]!}`;
+    const entities = keyColumns(needsOf(registry, [ref]).joinKeys, exampleEntity, 1);
     lines.push(
-      `  ${dim('by ref')}    curl -s ${url}/get-online-features -H 'content-type: application/json' \\`,
-      `              -d '{"features":["${view.name}:${feature}"],"entities":{"${key.joinKey}":["${key.value}"]}}'`,
+      `  ${dim('by ref')}    ${post('/get-online-features')}`,
+      `              -d '{"features":["${ref}"],"entities":{${entities.join(',')}}}'`,
     );
   }
   const model = config.models.find((m) => m.featureService !== undefined);
   if (model) {
-    const plan = compilePlan(
-      new Registry(config),
-      new Registry(config).featureServiceRefs(model.featureService!),
-    );
-    const requestFields = plan.onDemand.flatMap((o) => o.requestFields.map((f) => f.name));
+    const needs = needsOf(registry, registry.featureServiceRefs(model.featureService!));
     const request =
-      requestFields.length === 0
+      needs.requestFields.length === 0
         ? ''
-        : `,"request":{${requestFields.map((f) => `"${f}":[25,4000]`).join(',')}}`;
-    const [joinKey] = plan.joinKeys;
+        : `,"request":{${requestColumns(needs.requestFields, 2).join(',')}}`;
     lines.push(
-      `  ${dim('predict')}   curl -s ${url}/v1/models/${model.name}/predict -H 'content-type: application/json' \\`,
-      `              -d '{"entities":{"${joinKey}":["${key.value}","2"]}${request}}'`,
-      `  ${dim('model')}     curl -s ${url}/v2/models/${model.name}    ${dim('(Open Inference Protocol v2 metadata)')}`,
+      `  ${dim('predict')}   ${post(`/v1/models/${model.name}/predict`)}`,
+      `              -d '{"entities":{${keyColumns(needs.joinKeys, exampleEntity, 2).join(',')}}${request}}'`,
+      `  ${dim('model')}     curl -s ${url}/v2/models/${model.name}${authOn ? ` -H "x-api-key: $${BANNER_KEY_ENV}"` : ''}    ${dim('(Open Inference Protocol v2 metadata)')}`,
+    );
+  }
+  if (authOn && (service || view || model)) {
+    lines.push(
+      '',
+      `  ${dim(`auth is on: set ${BANNER_KEY_ENV} to a key with the route's scope (features:read, predict) to run these`)}`,
     );
   }
   lines.push('', `  ${dim('Ctrl+C drains in-flight requests and stops.')}`, '');
