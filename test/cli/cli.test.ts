@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -405,8 +405,9 @@ describe('quiver demo', () => {
   let dir: string;
   const children: ChildProcessWithoutNullStreams[] = [];
 
-  const startDemo = (): ChildProcessWithoutNullStreams => {
-    const child = spawn(process.execPath, [BIN, 'demo', '--dir', dir, '--users', '2000', '--port', '0'], {
+  const startDemo = (users = 2000): ChildProcessWithoutNullStreams => {
+    const args = [BIN, 'demo', '--dir', dir, '--users', String(users), '--port', '0'];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: ENV,
     });
@@ -478,4 +479,28 @@ describe('quiver demo', () => {
 
     expect(await stop(child)).toBe(0);
   }, 60_000);
+
+  it('fewer --users starts the store afresh; an edited config is kept beside the demo one', async () => {
+    const configPath = path.join(dir, 'quiver.config.ts');
+    const edited = `${await readFile(configPath, 'utf8')}\n// my change\n`;
+    await writeFile(configPath, edited);
+    const child = startDemo(1000);
+    const stderr = collectStderr(child);
+    const [, url] = await waitForOutput(child, BANNER_URL);
+    expect(stderr()).toContain('Generating demo data: 1,000 users');
+    expect(stderr()).toContain(`${configPath} differed from the demo's: yours is now ${configPath}.edited`);
+    expect(await readFile(`${configPath}.edited`, 'utf8')).toBe(edited);
+    expect(await readFile(configPath, 'utf8')).not.toContain('// my change');
+
+    // Users 1001–2000 of the previous run are gone, not served as PRESENT beside the new data.
+    const res = await fetch(`${url}/get-online-features`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ feature_service: 'fraud_v1', entities: { user_id: [1, 1000, 1001, 2000] } }),
+    });
+    const doc = (await res.json()) as { results: { statuses: string[] }[] };
+    expect(doc.results[1]!.statuses).toEqual(['PRESENT', 'PRESENT', 'NOT_FOUND', 'NOT_FOUND']);
+
+    expect(await stop(child)).toBe(0);
+  }, 120_000);
 });

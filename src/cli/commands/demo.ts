@@ -1,10 +1,11 @@
 /**
  * `quiver demo` (= `npm start`): the fraud example, end to end, with nothing to install. Copies
  * examples/fraud's config into --dir, generates deterministic data there once, materializes it into
- * LMDB with a progress bar, and serves. A second run reuses the data and is up in well under 2 s.
+ * LMDB with a progress bar, and serves. A second run reuses the data and is up in well under 2 s;
+ * a run with another --users starts the store afresh.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
@@ -42,8 +43,13 @@ export async function prepareDemo(
   await mkdir(path.join(dir, 'data'), { recursive: true });
   const configPath = path.join(dir, 'quiver.config.ts');
   const example = await readFile(path.join(EXAMPLE_DIR, 'quiver.config.ts'), 'utf8');
-  if (!existsSync(configPath) || (await readFile(configPath, 'utf8')) !== example) {
-    await copyFile(path.join(EXAMPLE_DIR, 'quiver.config.ts'), configPath);
+  if (!existsSync(configPath)) await writeFile(configPath, example);
+  else if ((await readFile(configPath, 'utf8')) !== example) {
+    // The demo runs its own config; an edited copy is kept, not lost.
+    const kept = `${configPath}.edited`;
+    await rename(configPath, kept);
+    await writeFile(configPath, example);
+    log(`${configPath} differed from the demo's: yours is now ${kept}`);
   }
   await copyFile(path.join(EXAMPLE_DIR, 'model', 'fraud.onnx'), path.join(dir, 'fraud.onnx'));
   const config = await loadConfig(configPath);
@@ -58,6 +64,11 @@ export async function prepareDemo(
     log(`Generating demo data: ${users.toLocaleString('en-US')} users (seed ${SEED}) → ${csvPath}`);
     await generateUserStats({ path: csvPath, users, seed: SEED });
     fresh = true;
+  }
+  const onlineStore = config.onlineStore;
+  if (fresh && onlineStore.type === 'lmdb') {
+    // New data replaces the old: users a larger earlier run had (and pushed rows) would stay PRESENT.
+    await rm(onlineStore.path, { recursive: true, force: true });
   }
 
   const store = await openStore(config);
