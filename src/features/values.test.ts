@@ -26,7 +26,20 @@ describe('coerceValue', () => {
     expect(coerceValue('float64', Infinity)).toMatchObject({ ok: false });
     expect(coerceValue('float32', 1e39)).toMatchObject({ ok: false, expected: 'float32 (finite number)' });
     expect(coerceValue('int64', 1.5)).toMatchObject({ ok: false, expected: 'int64' });
-    expect(coerceValue('int64', 2 ** 60)).toMatchObject({ ok: false });
+    // Beyond ±2^53 the message says why the value shown differs from the one sent (JSON rounding).
+    const range =
+      'int64 within ±9007199254740991 (±2^53: integers beyond it lose their last digits as JSON numbers)';
+    expect(coerceValue('int64', 2 ** 60)).toEqual({
+      ok: false,
+      expected: range,
+      actual: 'number 1152921504606847000',
+    });
+    expect(coerceValue('int64', JSON.parse('9007199254740993') as number)).toMatchObject({ expected: range });
+    expect(coerceValue('int64', 2n ** 62n)).toMatchObject({ ok: false, expected: range });
+    expect(coerceValue('int64', Number.MAX_SAFE_INTEGER)).toEqual({
+      ok: true,
+      value: Number.MAX_SAFE_INTEGER,
+    });
     expect(coerceValue('bool', 'yes')).toMatchObject({ ok: false, expected: 'bool' });
     expect(coerceValue('float32[]', [1, 'x'])).toMatchObject({ ok: false });
   });

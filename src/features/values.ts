@@ -90,6 +90,9 @@ function toNumber(raw: unknown): number | undefined {
   return undefined;
 }
 
+/** int64 values are served as JSON numbers, exact only within ±(2^53 - 1). */
+const INT64_RANGE = `int64 within ±${INT64_LIMIT} (±2^53: integers beyond it lose their last digits as JSON numbers)`;
+
 /**
  * Coerces `raw` to `type`. Strings are parsed (CSV and other text sources send everything as text);
  * NaN and ±Infinity are rejected for every numeric type, because they cannot round-trip through JSON.
@@ -101,10 +104,12 @@ export function coerceValue(type: FeatureType, raw: unknown): Coerced {
       if (typeof raw === 'bigint') {
         return raw <= BigInt(INT64_LIMIT) && raw >= BigInt(-INT64_LIMIT)
           ? ok(Number(raw))
-          : fail('int64 within ±2^53', raw);
+          : fail(INT64_RANGE, raw);
       }
       const n = toNumber(raw);
-      return n !== undefined && Number.isSafeInteger(n) ? ok(n) : fail('int64', raw);
+      if (n !== undefined && Number.isSafeInteger(n)) return ok(n);
+      // A larger integer has already lost digits when it got here as a number: say why its value differs.
+      return fail(n !== undefined && Number.isInteger(n) ? INT64_RANGE : 'int64', raw);
     }
     case 'float32': {
       // Checked after rounding: beyond ±3.4e38 a finite float64 becomes an infinite float32.
