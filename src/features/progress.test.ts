@@ -51,6 +51,12 @@ describe('formatSummary', () => {
     ]);
   });
 
+  it('says "1 row", not "1 rows"', () => {
+    expect(formatSummary(summary({ rowsRead: 1, written: 1, rowsPerSecond: 80 }))[0]).toBe(
+      'user_stats: 1 row → 1 written, 0 stale, 0 bad in 1.9 s (80 rows/s)',
+    );
+  });
+
   it('adds old rows, warnings, at most 20 bad rows and how many more', () => {
     const badRows = Array.from({ length: 20 }, (_, i) => ({
       line: i + 2,

@@ -37,7 +37,7 @@ function duration(ms: number): string {
 export function formatSummary(s: MaterializeSummary): string[] {
   const old = s.skippedOld > 0 ? `, ${count(s.skippedOld)} older than --since` : '';
   const lines = [
-    `${s.view}: ${count(s.rowsRead)} rows → ${count(s.written)} written, ${count(s.skippedStale)} stale${old}, ` +
+    `${s.view}: ${count(s.rowsRead)} ${s.rowsRead === 1 ? 'row' : 'rows'} → ${count(s.written)} written, ${count(s.skippedStale)} stale${old}, ` +
       `${count(s.bad)} bad in ${duration(s.elapsedMs)} (${count(s.rowsPerSecond)} rows/s)`,
   ];
   for (const warning of s.warnings) lines.push(`  warning: ${warning}`);

@@ -44,9 +44,9 @@ function sampleCsv(nowMs: number): string {
 export async function initRepo(dir: string): Promise<string[]> {
   const configPath = path.join(dir, 'quiver.config.ts');
   if (existsSync(configPath)) {
-    throw quiverError('QUIVER_ERR_CONFIG_INVALID', {
-      path: configPath,
-      reason: 'it already exists; init will not overwrite it',
+    throw quiverError('QUIVER_ERR_USAGE', {
+      option: 'DIR',
+      reason: `${configPath} already exists and init will not overwrite it: choose a new directory`,
     });
   }
   await mkdir(path.join(dir, 'data'), { recursive: true });
