@@ -38,6 +38,10 @@ export const ERROR_CATALOGUE = {
     kind: 'unsupported_media_type',
     message: 'Unsupported Content-Type "{contentType}": send application/json or application/msgpack',
   },
+  QUIVER_ERR_UNSUPPORTED_ENCODING: {
+    kind: 'unsupported_media_type',
+    message: 'Content-Encoding "{encoding}" is not supported: send the body uncompressed',
+  },
   QUIVER_ERR_INVALID_REQUEST: { kind: 'bad_request', message: '{reason}' },
   QUIVER_ERR_BODY_TOO_LARGE: {
     kind: 'payload_too_large',

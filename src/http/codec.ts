@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
-import { quiverError } from '../errors.ts';
+import { quiverError, type QuiverError } from '../errors.ts';
 
 const MSGPACK_TYPES = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
 // Plain msgpack: no shared structures or records, so any msgpack client can decode it.
@@ -13,7 +13,20 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 // (ids ≥ 2^32, epoch-ms timestamps) and then fail JSON serialization of the echoed join keys with a 500.
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
+/**
+ * The refusal of a compressed body (`Content-Encoding` other than identity), undefined otherwise:
+ * read as it is, a gzip body would fail as "invalid JSON: Unexpected token", which hides the cause.
+ */
+export function encodingRefusal(contentEncoding: string | undefined): QuiverError | undefined {
+  if (contentEncoding === undefined || contentEncoding === '' || contentEncoding.toLowerCase() === 'identity')
+    return undefined;
+  return quiverError('QUIVER_ERR_UNSUPPORTED_ENCODING', { encoding: contentEncoding });
+}
+
 export function installBodyParsers(app: FastifyInstance): void {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    done(encodingRefusal(request.headers['content-encoding']) ?? null, payload);
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(MSGPACK_TYPES, { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     try {

@@ -17,7 +17,7 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { acceptsMsgpack, packMsgpack, unpackMsgpack } from './codec.ts';
+import { acceptsMsgpack, encodingRefusal, packMsgpack, unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
 import { scanJson } from './json-scan.ts';
@@ -230,7 +230,8 @@ export class FastPath {
 
   /** Checks the declared size and starts reading the body. */
   private receive(req: IncomingMessage, state: RequestState): void {
-    const refusal = state.bound.route.refuseEarly?.(req, state.param);
+    const refusal =
+      state.bound.route.refuseEarly?.(req, state.param) ?? encodingRefusal(req.headers['content-encoding']);
     if (refusal !== undefined) {
       // node:http discards the unread body once the answer is written; the connection stays open.
       this.fail(state.res, state.bound, refusal, state.startedMs);

@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { maxHeaderSize } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -47,6 +48,24 @@ describe('POST /get-online-features — body encoding', () => {
     );
     expect(body.error).toMatch(/invalid JSON/);
   });
+
+  it.each([
+    ['/get-online-features', GOOD],
+    ['/push', { push_source_name: 'user_stats_push', df: { user_id: [1] }, to: 'online' }],
+  ])(
+    'a gzip-compressed body to %s → 415 QUIVER_ERR_UNSUPPORTED_ENCODING, not "invalid JSON"',
+    async (path, doc) => {
+      const body = gzipSync(JSON.stringify(doc));
+      const res = await server.post(path, body, { 'content-encoding': 'gzip' });
+      expect(expectError(res, 415, 'QUIVER_ERR_UNSUPPORTED_ENCODING').error).toBe(
+        'Content-Encoding "gzip" is not supported: send the body uncompressed',
+      );
+      // `identity` is no encoding at all.
+      expect(
+        (await server.post('/get-online-features', GOOD, { 'content-encoding': 'identity' })).status,
+      ).toBe(200);
+    },
+  );
 
   it('an empty body → 400, saying it is empty', async () => {
     const body = expectError(await features(''), 400, 'QUIVER_ERR_MALFORMED_BODY');
