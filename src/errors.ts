@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'payload_too_large'
   | 'headers_too_large'
   | 'request_timeout'
@@ -48,6 +49,10 @@ export const ERROR_CATALOGUE = {
     message: 'Request body exceeds the limit of {limitBytes} bytes (server.maxBodyBytes)',
   },
   QUIVER_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'No route {method} {url}' },
+  QUIVER_ERR_METHOD_NOT_ALLOWED: {
+    kind: 'method_not_allowed',
+    message: '{method} is not allowed on {url}: use {allowed}',
+  },
   // Refusals of node:http's parser, before any route: each closes the connection.
   QUIVER_ERR_MALFORMED_HTTP: {
     kind: 'bad_request',

@@ -6,12 +6,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isQuiverError, quiverError, type ErrorKind, type QuiverError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { AllowedMethods } from './allowed-methods.ts';
 
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   bad_request: 400,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -95,16 +97,27 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimitBytes: numbe
     }
     return sendError(reply, quiver);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
+  // Recorded before the routes are registered (buildServer installs this first).
+  const methods = new AllowedMethods();
+  app.addHook('onRoute', (route) => methods.register(route.method, route.url));
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0]!;
+    const allowed = methods.of(url);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      const list = allowed.join(' or ');
+      return sendError(
+        reply,
+        quiverError('QUIVER_ERR_METHOD_NOT_ALLOWED', { method: request.method, url, allowed: list }),
+      );
+    }
+    return sendError(
       reply,
       quiverError(
         'QUIVER_ERR_ROUTE_NOT_FOUND',
-        { method: request.method, url: request.url.split('?')[0]! },
-        {
-          details: { hint: 'GET / lists the endpoints' },
-        },
+        { method: request.method, url },
+        { details: { hint: 'GET / lists the endpoints' } },
       ),
-    ),
-  );
+    );
+  });
 }

@@ -428,8 +428,17 @@ describe('routes', () => {
     expect(body.error).toBe('No route POST /get-online-feature');
   });
 
-  it('GET on a POST route → 404 QUIVER_ERR_ROUTE_NOT_FOUND', async () => {
-    expectError(await server.get('/get-online-features?x=1'), 404, 'QUIVER_ERR_ROUTE_NOT_FOUND');
+  it('GET on a POST route → 405 QUIVER_ERR_METHOD_NOT_ALLOWED, saying which method to use', async () => {
+    const res = await server.get('/get-online-features?x=1');
+    expect(expectError(res, 405, 'QUIVER_ERR_METHOD_NOT_ALLOWED').error).toBe(
+      'GET is not allowed on /get-online-features: use POST',
+    );
+    expect(res.headers.get('allow')).toBe('POST');
+    // A path with a parameter too; a path no method has is still 404.
+    const predict = await server.get('/v1/models/anything/predict');
+    expect(expectError(predict, 405, 'QUIVER_ERR_METHOD_NOT_ALLOWED').error).toMatch(/use POST$/);
+    expect((await server.post('/healthz', {})).headers.get('allow')).toBe('GET, HEAD');
+    expectError(await server.get('/v1/models/anything/nothing'), 404, 'QUIVER_ERR_ROUTE_NOT_FOUND');
   });
 
   it("the router's own refusals come in Quiver's error shape", async () => {
