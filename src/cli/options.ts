@@ -19,7 +19,7 @@ export function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw quiverError('QUIVER_ERR_USAGE', {
-      option: '--port',
+      option: '--port or QUIVER_PORT',
       reason: `expected a port 0-65535, got "${value}"`,
     });
   }

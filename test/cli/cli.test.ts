@@ -104,7 +104,7 @@ describe('quiver CLI — usage', () => {
   it('a bad flag value exits 2 naming the flag, not the config', async () => {
     const { code, stderr } = await quiver(['serve', '--port', 'abc']);
     expect(code).toBe(2);
-    expect(stderr).toContain('Invalid --port: expected a port 0-65535, got "abc"');
+    expect(stderr).toContain('Invalid --port or QUIVER_PORT: expected a port 0-65535, got "abc"');
     expect(stderr).toContain('QUIVER_ERR_USAGE');
   });
 

@@ -90,31 +90,31 @@ export function registerBench(program: Command): void {
         'seconds of each throughput measurement (features: per server and round, in ~2 s slices alternating with the ceiling)',
       )
         .env('BENCH_SECONDS')
-        .argParser(parsePositiveInt('--seconds'))
+        .argParser(parsePositiveInt('--seconds or BENCH_SECONDS'))
         .default(10),
     )
     .addOption(
       new Option('--latency-seconds <n>', 'length of each 1-connection latency run')
         .env('BENCH_LATENCY_SECONDS')
-        .argParser(parsePositiveInt('--latency-seconds'))
+        .argParser(parsePositiveInt('--latency-seconds or BENCH_LATENCY_SECONDS'))
         .default(5),
     )
     .addOption(
       new Option('--warmup <n>', 'warm-up seconds after each server start')
         .env('BENCH_WARMUP_SECONDS')
-        .argParser(parseNonNegativeInt('--warmup'))
+        .argParser(parseNonNegativeInt('--warmup or BENCH_WARMUP_SECONDS'))
         .default(2),
     )
     .addOption(
       new Option('--repeats <n>', 'rounds of (Quiver, ceiling); medians are reported')
         .env('BENCH_REPEATS')
-        .argParser(parsePositiveInt('--repeats'))
+        .argParser(parsePositiveInt('--repeats or BENCH_REPEATS'))
         .default(2),
     )
     .addOption(
       new Option('--connections <n>', 'connections of the throughput runs')
         .env('BENCH_CONNECTIONS')
-        .argParser(parsePositiveInt('--connections'))
+        .argParser(parsePositiveInt('--connections or BENCH_CONNECTIONS'))
         .default(32),
     )
     .addOption(

@@ -96,7 +96,7 @@ export function registerDemo(program: Command): void {
     .addOption(
       new Option('--users <n>', 'number of users')
         .env('QUIVER_USERS')
-        .argParser(parsePositiveInt('--users'))
+        .argParser(parsePositiveInt('--users or QUIVER_USERS'))
         .default(100_000),
     )
     .addOption(portOption('8080'))

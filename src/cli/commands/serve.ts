@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option('-w, --workers <n>', 'number of processes (node:cluster)')
         .env('QUIVER_WORKERS')
-        .argParser(parsePositiveInt('--workers'))
+        .argParser(parsePositiveInt('--workers or QUIVER_WORKERS'))
         .default(1),
     )
     .action(async (options: ServeOptions) => {

@@ -25,7 +25,7 @@ export function registerWorker(program: Command): void {
     .addOption(
       new Option('--prefetch <n>', 'jobs in flight at once (default: jobs.prefetch, 16)')
         .env('QUIVER_PREFETCH')
-        .argParser(parsePositiveInt('--prefetch')),
+        .argParser(parsePositiveInt('--prefetch or QUIVER_PREFETCH')),
     )
     .action(async (options: WorkerCommandOptions) => {
       const config = await loadConfig(options.config);
