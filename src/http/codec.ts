@@ -2,6 +2,7 @@
  * Request and response encodings: JSON (the default for any content type, because Feast's own curl
  * examples post JSON as form-encoded) and MessagePack (`application/msgpack`, both ways).
  */
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
 import { quiverError, type QuiverError } from '../errors.ts';
@@ -38,17 +39,29 @@ export function installBodyParsers(app: FastifyInstance): void {
       );
     }
   });
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body: string, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     try {
-      done(null, JSON.parse(body));
+      done(null, parseJsonBody(body));
     } catch (err) {
-      const reason =
-        body.length === 0
-          ? 'the body is empty; send a JSON object'
-          : `invalid JSON: ${(err as Error).message}`;
-      done(quiverError('QUIVER_ERR_MALFORMED_BODY', { reason }), undefined);
+      done(err as Error, undefined);
     }
   });
+}
+
+/**
+ * A JSON body, as both request paths read it. JSON is UTF-8 (RFC 8259): bytes that are not would
+ * otherwise be read as U+FFFD and look up, say, an entity that was never sent.
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0)
+    throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: 'the body is empty; send a JSON object' });
+  if (!isUtf8(body))
+    throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: 'the body is not valid UTF-8 (JSON must be)' });
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid JSON: ${(err as Error).message}` });
+  }
 }
 
 /** True when the client asked for MessagePack answers (`Accept: application/msgpack` or a variant). */

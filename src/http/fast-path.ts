@@ -17,7 +17,7 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { acceptsMsgpack, encodingRefusal, packMsgpack, unpackMsgpack } from './codec.ts';
+import { acceptsMsgpack, encodingRefusal, packMsgpack, parseJsonBody, unpackMsgpack } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
 import { scanJson } from './json-scan.ts';
@@ -305,16 +305,10 @@ export class FastPath {
         });
       }
     }
-    if (body.length === 0)
-      throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: 'the body is empty; send a JSON object' });
-    // The common shapes straight from the bytes (json-scan.ts); the rest, and every error, by JSON.parse.
+    // The common shapes straight from the bytes (json-scan.ts, ASCII only); the rest, and every
+    // error, as Fastify's routes read them.
     const scanned = scanJson(body);
-    if (scanned !== undefined) return scanned;
-    try {
-      return JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid JSON: ${(err as Error).message}` });
-    }
+    return scanned !== undefined ? scanned : parseJsonBody(body);
   }
 
   private send(res: ServerResponse, bound: BoundRoute, encoded: EncodedResponse, startedMs: number): void {

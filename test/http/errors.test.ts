@@ -67,6 +67,24 @@ describe('POST /get-online-features — body encoding', () => {
     },
   );
 
+  it.each(['/get-online-features', '/push'])(
+    'a body that is not UTF-8 → 400 on %s, not read as U+FFFD',
+    async (path) => {
+      const body = Buffer.concat([
+        Buffer.from('{"features":["user_stats:txn_count"],"entities":{"user_id":["'),
+        Buffer.from([0xc3, 0x28]), // a lead byte without its continuation
+        Buffer.from('"]}}'),
+      ]);
+      const res = await server.post(path, body);
+      expect(expectError(res, 400, 'QUIVER_ERR_MALFORMED_BODY').error).toBe(
+        'Request body could not be parsed: the body is not valid UTF-8 (JSON must be)',
+      );
+      // Valid UTF-8 beyond ASCII is read as such: the key is echoed as sent.
+      const ok = await features({ features: ['user_stats:txn_count'], entities: { user_id: ['zürich'] } });
+      expect((ok.body as { results: { values: unknown[] }[] }).results[0]!.values).toEqual(['zürich']);
+    },
+  );
+
   it('an empty body → 400, saying it is empty', async () => {
     const body = expectError(await features(''), 400, 'QUIVER_ERR_MALFORMED_BODY');
     expect(body.error).toMatch(/empty/);
