@@ -53,6 +53,14 @@ export function predictPayload(
   }
   const plan = handle.predict.plan;
   const object = requireObject(body, 'the request body');
+  for (const field in object) {
+    if (field !== 'entities' && field !== 'request') {
+      // Quiver's own API, unlike Feast's: a field it would ignore is more likely a mistake.
+      throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
+        reason: `unknown field "${field}": predict takes "entities" and "request"; the features are the model's feature service "${handle.config.featureService}"`,
+      });
+    }
+  }
   const entities = requireObject(object.entities, '"entities"') as EntityColumns;
   const requestData =
     object.request === undefined || object.request === null

@@ -305,6 +305,13 @@ describe('on-demand transform failing for some requests of a batch', () => {
       'QUIVER_ERR_INVALID_REQUEST',
     );
     expect(twice.error).toBe('"row_id" is in both "entities" and "request": send each column once');
+    // A field predict does not take is refused, not ignored (features come from the model's service).
+    const unknown = expectError(
+      await post({ entities: { row_id: ['1'] }, request: { amount: [5] }, features: ['x:y'] }),
+      400,
+      'QUIVER_ERR_INVALID_REQUEST',
+    );
+    expect(unknown.error).toMatch(/^unknown field "features": predict takes "entities" and "request"/);
     expectError(
       await post({ entities: { row_id: ['1', '2'] }, request: { amount: [1] } }),
       400,
