@@ -435,7 +435,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       else {
         const sat = `${at}.source`;
         const tsField = str(issues, source, 'timestampField', sat);
-        if (tsField !== undefined && tsField in schema) {
+        if (tsField !== undefined && Object.hasOwn(schema, tsField)) {
           issues.note(
             `${at}.schema.${tsField}`,
             `feature "${tsField}" has the name of the source's timestampField (a row's event time, not a feature)`,

@@ -16,7 +16,7 @@ interface ClientError extends Error {
   readonly reason?: string;
 }
 
-export function clientErrorToQuiver(err: ClientError): QuiverError {
+function clientErrorToQuiver(err: ClientError): QuiverError {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return quiverError('QUIVER_ERR_HEADERS_TOO_LARGE', { limitBytes: maxHeaderSize });
