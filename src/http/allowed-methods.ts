@@ -8,34 +8,22 @@
  *   methods.register('POST', '/v1/models/:model/predict');
  *   methods.of('/v1/models/fraud/predict'); // ['POST']
  */
+import { matches, segments } from './route-scopes.ts';
+
 export class AllowedMethods {
-  readonly #routes: { readonly method: string; readonly segments: readonly string[] }[] = [];
+  readonly #routes: { readonly method: string; readonly pattern: readonly string[] }[] = [];
 
   register(method: string | readonly string[], url: string): void {
-    const segments = split(url);
-    for (const m of typeof method === 'string' ? [method] : method)
-      this.#routes.push({ method: m, segments });
+    // Fastify's `:param` is one segment and its `*` the rest: route-scopes.ts's '*' and '**'.
+    const pattern = segments(url).map((s) => (s.startsWith(':') ? '*' : s === '*' ? '**' : s));
+    for (const m of typeof method === 'string' ? [method] : method) this.#routes.push({ method: m, pattern });
   }
 
   /** The methods with a route matching `path` (no query string), sorted; empty when none. */
   of(path: string): string[] {
-    const segments = split(path);
+    const route = segments(path);
     const methods = new Set<string>();
-    for (const route of this.#routes) if (matches(route.segments, segments)) methods.add(route.method);
+    for (const r of this.#routes) if (matches(r.pattern, route)) methods.add(r.method);
     return [...methods].sort();
   }
-}
-
-function split(path: string): string[] {
-  return path.split('/').filter((s) => s !== '');
-}
-
-function matches(pattern: readonly string[], path: readonly string[]): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i]!;
-    if (p === '*') return true;
-    if (i >= path.length) return false;
-    if (!p.startsWith(':') && p !== path[i]) return false;
-  }
-  return pattern.length === path.length;
 }

@@ -48,11 +48,13 @@ const RULES: readonly (readonly [string, string, RouteAccess])[] = [
 
 const DEFAULT_ACCESS: RouteAccess = 'admin';
 
-function segments(path: string): string[] {
+/** A path's segments (empty ones dropped), as `matches` takes them. */
+export function segments(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
 }
 
-function matches(pattern: readonly string[], route: readonly string[]): boolean {
+/** True when `route` fits `pattern`, whose '*' stands for one segment and '**' for the rest. */
+export function matches(pattern: readonly string[], route: readonly string[]): boolean {
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
     if (p === '**') return true;
