@@ -19,5 +19,9 @@ describe('AllowedMethods', () => {
     expect(methods.of('/v2/models')).toEqual([]);
     expect(methods.of('/v2/models/fraud/infer/more')).toEqual([]);
     expect(methods.of('/get-online-feature')).toEqual([]);
+    // A trailing or doubled slash makes another path for Fastify: 404, not 405.
+    expect(methods.of('/get-online-features/')).toEqual([]);
+    expect(methods.of('//get-online-features')).toEqual([]);
+    expect(methods.of('/v2/models//infer')).toEqual([]);
   });
 });

@@ -64,6 +64,8 @@ describe('POST /get-online-features — body encoding', () => {
       expect(
         (await server.post('/get-online-features', GOOD, { 'content-encoding': 'identity' })).status,
       ).toBe(200);
+      // A request without a body (a probe behind a proxy that adds the header) is answered.
+      expect((await server.get('/healthz', { 'content-encoding': 'gzip' })).status).toBe(200);
     },
   );
 
@@ -457,6 +459,8 @@ describe('routes', () => {
     expect(expectError(predict, 405, 'QUIVER_ERR_METHOD_NOT_ALLOWED').error).toMatch(/use POST$/);
     expect((await server.post('/healthz', {})).headers.get('allow')).toBe('GET, HEAD');
     expectError(await server.get('/v1/models/anything/nothing'), 404, 'QUIVER_ERR_ROUTE_NOT_FOUND');
+    // A trailing slash is another path for the router, with no route for any method.
+    expectError(await server.post('/get-online-features/', GOOD), 404, 'QUIVER_ERR_ROUTE_NOT_FOUND');
   });
 
   it("the router's own refusals come in Quiver's error shape", async () => {
