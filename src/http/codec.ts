@@ -25,11 +25,11 @@ export function encodingRefusal(contentEncoding: string | undefined): QuiverErro
 }
 
 export function installBodyParsers(app: FastifyInstance): void {
-  app.addHook('preParsing', (request, _reply, payload, done) => {
-    done(encodingRefusal(request.headers['content-encoding']) ?? null, payload);
-  });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+  // In the parsers, which run only for a body: a probe with a stray Content-Encoding still answers.
+  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    const refusal = encodingRefusal(req.headers['content-encoding']);
+    if (refusal !== undefined) return done(refusal, undefined);
     try {
       done(null, unpackr.unpack(body));
     } catch (err) {
@@ -39,7 +39,9 @@ export function installBodyParsers(app: FastifyInstance): void {
       );
     }
   });
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    const refusal = encodingRefusal(req.headers['content-encoding']);
+    if (refusal !== undefined) return done(refusal, undefined);
     try {
       done(null, parseJsonBody(body));
     } catch (err) {
