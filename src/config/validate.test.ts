@@ -254,13 +254,6 @@ describe('validateConfig — names and references', () => {
     ]);
   });
 
-  it("a feature named like the source's timestampField", () => {
-    const source = { type: 'csv', path: 'u.csv', timestampField: 'event_ts' };
-    expect(issuesOf(withView({ source, schema: { clicks: 'int64', event_ts: 'float64' } }))).toEqual([
-      `feature "event_ts" has the name of the source's timestampField (a row's event time, not a feature) at featureViews[0].schema.event_ts`,
-    ]);
-  });
-
   it('a model fed by a feature service with text or list features (by name or by view:*)', () => {
     const c = withView({ schema: { clicks: 'int64', country: 'string', emb: 'float32[]' } });
     c.featureServices = [

@@ -434,13 +434,7 @@ export function validateConfig(raw: unknown, configPath: string): ResolvedConfig
       if (!isObj(source)) issues.add(`${at}.source`, 'an object {type, ...}', source);
       else {
         const sat = `${at}.source`;
-        const tsField = str(issues, source, 'timestampField', sat);
-        if (tsField !== undefined && Object.hasOwn(schema, tsField)) {
-          issues.note(
-            `${at}.schema.${tsField}`,
-            `feature "${tsField}" has the name of the source's timestampField (a row's event time, not a feature)`,
-          );
-        }
+        str(issues, source, 'timestampField', sat);
         if (source.type === 'csv' || source.type === 'parquet') {
           issues.keys(source, sat, KNOWN.fileSource);
           const p = str(issues, source, 'path', sat);
