@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDemo } from '../../src/cli/commands/demo.ts';
 import { LmdbStore } from '../../src/stores/lmdb/lmdb-store.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -491,6 +492,11 @@ describe('quiver demo', () => {
     expect(stderr()).toContain(`${configPath} differed from the demo's: yours is now ${configPath}.edited`);
     expect(await readFile(`${configPath}.edited`, 'utf8')).toBe(edited);
     expect(await readFile(configPath, 'utf8')).not.toContain('// my change');
+    // A second edit is kept beside the first, not over it (checked without serving).
+    await writeFile(configPath, `${edited}// again\n`);
+    await prepareDemo(dir, 1000, () => undefined);
+    expect(await readFile(`${configPath}.edited`, 'utf8')).toBe(edited);
+    expect(await readFile(`${configPath}.edited-2`, 'utf8')).toBe(`${edited}// again\n`);
 
     // Users 1001–2000 of the previous run are gone, not served as PRESENT beside the new data.
     const res = await fetch(`${url}/get-online-features`, {

@@ -46,7 +46,8 @@ export async function prepareDemo(
   if (!existsSync(configPath)) await writeFile(configPath, example);
   else if ((await readFile(configPath, 'utf8')) !== example) {
     // The demo runs its own config; an edited copy is kept, not lost.
-    const kept = `${configPath}.edited`;
+    let kept = `${configPath}.edited`;
+    for (let n = 2; existsSync(kept); n++) kept = `${configPath}.edited-${n}`;
     await rename(configPath, kept);
     await writeFile(configPath, example);
     log(`${configPath} differed from the demo's: yours is now ${kept}`);
