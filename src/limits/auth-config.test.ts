@@ -20,7 +20,7 @@ describe('resolveApiKeyAuth', () => {
           code: 'QUIVER_ERR_CONFIG_INVALID',
           kind: 'config',
           message: expect.stringMatching(
-            /^Invalid config \/repo\/quiver\.config\.ts: auth is on \(the default\) but no API key is configured\..*quiver keygen.*sha256sum.*QUIVER_API_KEYS.*auth: \{ enabled: false \}/s,
+            /^Invalid config \/repo\/quiver\.config\.ts: auth is on \(as it is unless the config says `auth: \{ enabled: false \}`\) but no API key is configured\..*quiver keygen.*sha256sum.*QUIVER_API_KEYS.*auth: \{ enabled: false \}/s,
           ),
         }),
       );

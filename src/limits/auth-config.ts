@@ -44,7 +44,7 @@ export function resolveApiKeyAuth(
   }
   if (keys.length === 0) {
     const reason =
-      'auth is on (the default) but no API key is configured. Add keys to auth.apiKeys ' +
+      'auth is on (as it is unless the config says `auth: { enabled: false }`) but no API key is configured. Add keys to auth.apiKeys ' +
       '(`quiver keygen --id my-service --scopes features:read,predict` prints a key and its config line; ' +
       'an existing key hashes with `printf %s "$KEY" | sha256sum`) or to env QUIVER_API_KEYS ' +
       '("id:sha256hex:scope1+scope2,..."), or set `auth: { enabled: false }` for local use';

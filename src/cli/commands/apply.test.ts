@@ -68,7 +68,7 @@ describe('quiver apply: feature services and missing files', () => {
       'models[0].path: /nonexistent/m.onnx does not exist (serve would fail)',
       'featureViews[0].source.path: /nonexistent/v.csv does not exist (materialize would fail)',
       expect.stringMatching(
-        /^auth: auth is on \(the default\) but no API key is configured\. .* \(serve would fail\)$/,
+        /^auth: auth is on \(as it is unless the config says `auth: \{ enabled: false \}`\) but no API key is configured\. .* \(serve would fail\)$/,
       ),
     ]);
   });
