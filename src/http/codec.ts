@@ -59,8 +59,10 @@ export function parseJsonBody(body: Buffer): unknown {
     throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: 'the body is empty; send a JSON object' });
   if (!isUtf8(body))
     throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: 'the body is not valid UTF-8 (JSON must be)' });
+  // A byte order mark, which RFC 8259 lets a parser ignore (some Windows tools write one).
+  const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8', start));
   } catch (err) {
     throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid JSON: ${(err as Error).message}` });
   }

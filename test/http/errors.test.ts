@@ -87,6 +87,11 @@ describe('POST /get-online-features — body encoding', () => {
     },
   );
 
+  it('a body that starts with a UTF-8 byte order mark is read without it', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(GOOD))]);
+    expect((await features(body)).status).toBe(200);
+  });
+
   it('an empty body → 400, saying it is empty', async () => {
     const body = expectError(await features(''), 400, 'QUIVER_ERR_MALFORMED_BODY');
     expect(body.error).toMatch(/empty/);
