@@ -3,7 +3,7 @@
  * examples post JSON as form-encoded) and MessagePack (`application/msgpack`, both ways).
  */
 import { isUtf8 } from 'node:buffer';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
 import { quiverError, type QuiverError } from '../errors.ts';
 
@@ -26,28 +26,30 @@ export function encodingRefusal(contentEncoding: string | undefined): QuiverErro
 
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  // In the parsers, which run only for a body: a probe with a stray Content-Encoding still answers.
-  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    const refusal = encodingRefusal(req.headers['content-encoding']);
-    if (refusal !== undefined) return done(refusal, undefined);
-    try {
-      done(null, unpackr.unpack(body));
-    } catch (err) {
-      done(
-        quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid msgpack: ${(err as Error).message}` }),
-        undefined,
-      );
-    }
-  });
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    const refusal = encodingRefusal(req.headers['content-encoding']);
-    if (refusal !== undefined) return done(refusal, undefined);
-    try {
-      done(null, parseJsonBody(body));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  // The encoding is checked in the parsers, which run only for a body: a probe with a stray
+  // Content-Encoding still gets its answer.
+  const parser =
+    (decode: (body: Buffer) => unknown) =>
+    (req: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+      try {
+        const refusal = encodingRefusal(req.headers['content-encoding']);
+        if (refusal !== undefined) throw refusal;
+        done(null, decode(body));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    };
+  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: 'buffer' }, parser(parseMsgpackBody));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, parser(parseJsonBody));
+}
+
+/** A MessagePack body, as both request paths read it. */
+export function parseMsgpackBody(body: Buffer): unknown {
+  try {
+    return unpackr.unpack(body);
+  } catch (err) {
+    throw quiverError('QUIVER_ERR_MALFORMED_BODY', { reason: `invalid msgpack: ${(err as Error).message}` });
+  }
 }
 
 /**
@@ -85,11 +87,6 @@ export function installMsgpackReplies(app: FastifyInstance): void {
     }
     done(null, payload);
   });
-}
-
-/** Decodes a msgpack request body with the same rules as the Fastify parser (shared by the fast path). */
-export function unpackMsgpack(body: Buffer): unknown {
-  return unpackr.unpack(body);
 }
 
 export function packMsgpack(document: unknown): Buffer {

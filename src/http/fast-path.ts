@@ -17,7 +17,7 @@ import { cancelSubmitted, type Cancellation } from '../batching/batcher.ts';
 import { isQuiverError, quiverError, type QuiverError } from '../errors.ts';
 import type { Logger } from '../metrics/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { acceptsMsgpack, encodingRefusal, packMsgpack, parseJsonBody, unpackMsgpack } from './codec.ts';
+import { acceptsMsgpack, encodingRefusal, packMsgpack, parseJsonBody, parseMsgpackBody } from './codec.ts';
 import { errorBody, STATUS_BY_KIND, toQuiverError } from './error-handler.ts';
 import type { Guard, RequiredAccess } from './guard.ts';
 import { scanJson } from './json-scan.ts';
@@ -296,15 +296,7 @@ export class FastPath {
 
   private parse(req: IncomingMessage, body: Buffer): unknown {
     const type = req.headers['content-type'];
-    if (type !== undefined && type.includes('msgpack')) {
-      try {
-        return unpackMsgpack(body);
-      } catch (err) {
-        throw quiverError('QUIVER_ERR_MALFORMED_BODY', {
-          reason: `invalid msgpack: ${(err as Error).message}`,
-        });
-      }
-    }
+    if (type !== undefined && type.includes('msgpack')) return parseMsgpackBody(body);
     // The common shapes straight from the bytes (json-scan.ts, ASCII only); the rest, and every
     // error, as Fastify's routes read them.
     const scanned = scanJson(body);
