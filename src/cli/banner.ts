@@ -60,8 +60,8 @@ export function banner({ url, config, exampleEntity, workers }: BannerInput): st
   const view = config.featureViews[0];
   const service = config.featureServices[0];
   const authOn = config.auth.enabled !== false;
-  const post = (path: string): string =>
-    `curl -s ${url}${path} -H 'content-type: application/json'${authOn ? ` -H "x-api-key: $${BANNER_KEY_ENV}"` : ''} \\`;
+  const key = authOn ? ` -H "x-api-key: $${BANNER_KEY_ENV}"` : '';
+  const post = (path: string): string => `curl -s ${url}${path} -H 'content-type: application/json'${key} \\`;
   const lines = [
     '',
     `  ${bold('Quiver')} serving project ${bold(config.project)} at ${bold(url)}${workers && workers > 1 ? ` with ${workers} workers` : ''}`,
@@ -99,7 +99,7 @@ export function banner({ url, config, exampleEntity, workers }: BannerInput): st
     lines.push(
       `  ${dim('predict')}   ${post(`/v1/models/${model.name}/predict`)}`,
       `              -d '{"entities":{${keyColumns(needs.joinKeys, exampleEntity, 2).join(',')}}${request}}'`,
-      `  ${dim('model')}     curl -s ${url}/v2/models/${model.name}${authOn ? ` -H "x-api-key: $${BANNER_KEY_ENV}"` : ''}    ${dim('(Open Inference Protocol v2 metadata)')}`,
+      `  ${dim('model')}     curl -s ${url}/v2/models/${model.name}${key}    ${dim('(Open Inference Protocol v2 metadata)')}`,
     );
   }
   if (authOn && (service || view || model)) {

@@ -48,8 +48,7 @@ const RULES: readonly (readonly [string, string, RouteAccess])[] = [
 
 const DEFAULT_ACCESS: RouteAccess = 'admin';
 
-/** A path's segments (empty ones dropped), as `matches` takes them. */
-export function segments(path: string): string[] {
+function segments(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
 }
 

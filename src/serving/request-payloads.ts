@@ -66,14 +66,15 @@ export function predictPayload(
     object.request === undefined || object.request === null
       ? {}
       : (requireObject(object.request, '"request"') as EntityColumns);
-  for (const field of Object.keys(requestData)) {
-    if (Object.hasOwn(entities, field)) {
+  const columns: Record<string, readonly unknown[]> = { ...entities };
+  for (const field in requestData) {
+    if (Object.hasOwn(columns, field)) {
       throw quiverError('QUIVER_ERR_INVALID_REQUEST', {
         reason: `"${field}" is in both "entities" and "request": send each column once`,
       });
     }
+    columns[field] = requestData[field]!;
   }
-  const columns: Record<string, readonly unknown[]> = { ...entities, ...requestData };
   const count = checkEntities(plan, columns, maxEntitiesPerRequest);
   for (const key of plan.joinKeys) {
     const column = columns[key]!;
