@@ -7,10 +7,12 @@
  * damps the rest. A tool for hot-path work, not a scenario.
  *
  * Usage: node --import tsx bench/ab.ts <checkout A> <checkout B> [pairs = 30] [seconds = 1]
+ * (`B_NODE_OPTIONS='--flag'` starts B's server with those node flags: A/B of a V8 setting)
  * (e.g. `git worktree add /tmp/base HEAD~3` and a node_modules there: a symlink to this one's will do).
  */
 import path from 'node:path';
 import { toolSettings } from './index.ts';
+import { pinningWanted, pinServer } from './lib/affinity.ts';
 import { prepareFraudLmdb } from './lib/fraud-data.ts';
 import { clockTicks, readCpuTimes } from './lib/proc-cpu.ts';
 import { freePort, startNodeProcess, type ServerProcess } from './lib/server-process.ts';
@@ -32,7 +34,13 @@ async function serve(name: string, checkout: string): Promise<ServerProcess> {
   const port = await freePort();
   const bin = path.join(path.resolve(checkout), 'bin', 'quiver.js');
   const args = [bin, 'serve', '--config', data.configPath, '--port', String(port), '--host', '127.0.0.1'];
-  const env = { ...process.env, QUIVER_LOG_LEVEL: 'warn' };
+  // B_NODE_OPTIONS: node flags for B alone (e.g. a V8 setting against the same checkout as A).
+  const nodeOptions = name === 'B' ? process.env.B_NODE_OPTIONS : undefined;
+  const env = {
+    ...process.env,
+    QUIVER_LOG_LEVEL: 'warn',
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  };
   return startNodeProcess({ name, port, args, cwd: path.resolve(checkout), env });
 }
 
@@ -48,6 +56,7 @@ async function slice(server: ServerProcess, sliceSeconds: number): Promise<Slice
     bodies,
     connections: 32,
     seconds: sliceSeconds,
+    cpus: wrkCpus,
   });
   const after = readCpuTimes(server.pid);
   if (!run.ok) throw new Error(`${server.name}: ${run.problems.join('; ')}`);
@@ -66,6 +75,12 @@ function quartiles(values: number[]): [number, number, number] {
 
 const a = await serve('A', dirA);
 const b = await serve('B', dirB);
+// Pinned as `bench features-1` pins (lib/affinity.ts): each event loop alone on a core, wrk on the other.
+let wrkCpus: string | undefined;
+if (pinningWanted()) {
+  pinServer(b.pid);
+  wrkCpus = pinServer(a.pid).otherCpus;
+}
 try {
   await slice(a, 3); // warm-up
   await slice(b, 3);

@@ -1,7 +1,8 @@
 /**
- * CPU pinning for the burst scenario (Linux, `taskset` from util-linux): the server's event loop
- * (its main thread) gets core 0 to itself; its other threads (model runners, V8 and libuv helpers)
- * and the load generator share the other cores.
+ * CPU pinning for the burst and features scenarios (Linux, `taskset` from util-linux): the server's
+ * event loop (its main thread) gets core 0 to itself; its other threads (model runners, V8 and libuv
+ * helpers) and the load generator share the other cores. The features scenarios pin the ceiling
+ * the same way (lib/http-scenario.ts).
  *
  * Why: on a 2-core machine the load generator has to run somewhere. Left to the scheduler, it and
  * the compute-bound runner thread take turns on the event loop's core, and a refusal that costs

@@ -8,7 +8,12 @@
  *     CPU from /proc over exactly each slice) → 1-connection latency runs → stop both
  *   then the raw limits in-process (nothing else running), then optionally a profiled Quiver run.
  *
- * Only one server is under load at a time, so they never compete for the two cores. The slices
+ * Only one server is under load at a time, so they never compete for the two cores. Where Linux
+ * and two cores allow (BENCH_PIN, affinity.ts), each server's event loop runs alone on one core and
+ * wrk on the other, as in production, where a server does not share its core with its clients:
+ * unpinned, the scheduler sometimes ran wrk and the event loop on one core, and those stretches
+ * were measured as the server's cost (features-1 here: the ceiling 46k req/s unpinned, 67k pinned;
+ * both servers' CPU per request ~30% lower). The slices
  * interleave because a server's speed on this machine moves by up to 1.5× between runs seconds
  * apart: partly the host (whole stretches where every function slows alike, native code included),
  * partly each server's own client wake-up regime (docs/decisions.md). A ratio of two runs half a
@@ -19,6 +24,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pinningWanted, pinServer, type Pinning } from './affinity.ts';
 import { captureResponse, startCeiling, type CapturedResponse } from './ceiling.ts';
 import {
   readProfile,
@@ -61,6 +67,11 @@ export interface HttpScenarioSpec {
   /** Physical limits measured in-process after the HTTP runs (raw store read, ...). */
   readonly limits?: () => Promise<{ figures: LimitFigure[]; details: unknown }>;
   readonly targets?: HttpTargets;
+}
+
+/** The spec as the runs use it: with the CPUs wrk runs on when the servers are pinned. */
+interface LoadSpec extends HttpScenarioSpec {
+  readonly wrkCpus?: string;
 }
 
 export interface HttpScenarioOutcome {
@@ -106,6 +117,8 @@ export async function runHttpScenario(
 
   const slices = slicesPerRound(settings.seconds);
   const seconds = sliceSeconds(settings.seconds);
+  let pinning: Pinning | undefined;
+  let load: LoadSpec = spec;
   for (let round = 1; round <= settings.repeats; round++) {
     const tag = `round ${round}/${settings.repeats}`;
     const quiver = await startQuiver({ configPath: spec.configPath });
@@ -113,20 +126,25 @@ export async function runHttpScenario(
     try {
       if (reference === undefined) reference = await checkResponses(spec, quiver, log);
       ceiling = await startCeiling(reference);
+      if (pinningWanted()) {
+        // Both servers alike: the event loop on a core of its own, wrk on the other (affinity.ts).
+        pinning = pinBoth(quiver, ceiling, (problem) => warnings.push(`${id}: ${problem}`));
+        load = pinning === undefined ? spec : { ...spec, wrkCpus: pinning.otherCpus };
+      }
       const both = [
         { server: quiver, runs: quiverRuns, name: 'quiver', scrape: true },
         { server: ceiling, runs: ceilingRuns, name: 'ceiling', scrape: false },
       ];
-      for (const phase of both) await warmUp(spec, settings, phase.server, `${tag} ${phase.name}`, log);
+      for (const phase of both) await warmUp(load, settings, phase.server, `${tag} ${phase.name}`, log);
       for (let slice = 0; slice < slices; slice++) {
         const order = slice % 2 === 0 ? both : [both[1]!, both[0]!];
         for (const phase of order) {
           const label = `${tag} slice ${slice + 1}/${slices} ${phase.name}`;
-          await throughputRun(spec, settings, phase.server, phase.runs, seconds, label, log);
+          await throughputRun(load, settings, phase.server, phase.runs, seconds, label, log);
         }
       }
       for (const phase of both) {
-        await latencyRun(spec, settings, phase.server, phase.runs, `${tag} ${phase.name}`, log, phase.scrape);
+        await latencyRun(load, settings, phase.server, phase.runs, `${tag} ${phase.name}`, log, phase.scrape);
       }
     } finally {
       await quiver.stop();
@@ -190,12 +208,28 @@ export async function runHttpScenario(
     ratio,
     cpuRatio: c.cpuUsPerRequest / q.cpuUsPerRequest,
     serverTime,
+    pinning,
     limits: figures,
     targets: evaluateTargets(spec.targets ?? {}, ratio, serverTime),
     ok: problems.length === 0,
     problems,
   };
   return { row, limitDetails, profile, warnings };
+}
+
+/** Pins both servers alike (affinity.ts); undefined, after a warning, where taskset fails. */
+function pinBoth(
+  quiver: ServerProcess,
+  ceiling: ServerProcess,
+  warn: (problem: string) => void,
+): Pinning | undefined {
+  try {
+    pinServer(ceiling.pid);
+    return pinServer(quiver.pid);
+  } catch (err) {
+    warn(`could not pin CPUs (taskset): ${(err as Error).message}; measured unpinned`);
+    return undefined;
+  }
 }
 
 /** Sends every body once: all must answer 200 and pass `validate`. Returns the reference response. */
@@ -250,7 +284,7 @@ export function pairedRatio(quiver: readonly WrkResult[], ceiling: readonly WrkR
 }
 
 function wrkFor(
-  spec: HttpScenarioSpec,
+  spec: LoadSpec,
   server: ServerProcess,
 ): (connections: number, seconds: number) => Promise<WrkResult> {
   return (connections, seconds) =>
@@ -260,11 +294,12 @@ function wrkFor(
       connections,
       seconds,
       contentType: spec.contentType,
+      cpus: spec.wrkCpus,
     });
 }
 
 async function warmUp(
-  spec: HttpScenarioSpec,
+  spec: LoadSpec,
   settings: BenchSettings,
   server: ServerProcess,
   tag: string,
@@ -276,7 +311,7 @@ async function warmUp(
 }
 
 async function throughputRun(
-  spec: HttpScenarioSpec,
+  spec: LoadSpec,
   settings: BenchSettings,
   server: ServerProcess,
   runs: PhaseRuns,
@@ -301,7 +336,7 @@ async function throughputRun(
 }
 
 async function latencyRun(
-  spec: HttpScenarioSpec,
+  spec: LoadSpec,
   settings: BenchSettings,
   server: ServerProcess,
   runs: PhaseRuns,
@@ -352,7 +387,15 @@ async function profileRun(
     configPath: spec.configPath,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`],
   });
-  const wrk = (seconds: number): Promise<WrkResult> => wrkFor(spec, server)(settings.connections, seconds);
+  let load: LoadSpec = spec;
+  if (pinningWanted()) {
+    try {
+      load = { ...spec, wrkCpus: pinServer(server.pid).otherCpus };
+    } catch (err) {
+      log(`⚠ could not pin CPUs (taskset): ${(err as Error).message}; profiled unpinned`);
+    }
+  }
+  const wrk = (seconds: number): Promise<WrkResult> => wrkFor(load, server)(settings.connections, seconds);
   let window: ProfileWindow;
   let measured: WrkResult;
   try {

@@ -149,5 +149,14 @@ describe('renderMarkdown', () => {
     expect(md).toContain('✅ req/s ≥ 80% of ceiling (80%)');
     expect(md).toContain('**⚠ INVALID: 1 row(s)');
     expect(md).toContain('2. Server CPU time per request');
+    expect(md).toContain('CPUs: not pinned');
+
+    const pinned = renderMarkdown([
+      { ...result, rows: [{ ...row, pinning: { eventLoopCpu: 0, otherCpus: '1', otherThreads: 10 } }] },
+    ]);
+    expect(pinned).toContain(
+      "CPUs: each server's event loop alone on CPU 0; its other threads (V8 and libuv helpers) and wrk on CPU 1",
+    );
+    expect(pinned).not.toContain('not pinned');
   });
 });

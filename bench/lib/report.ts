@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fmtInt, ms, sliceSeconds, slicesPerRound, timestamp } from './http-scenario.ts';
+import type { Pinning } from './affinity.ts';
 import type { HttpRow, ScenarioResult, TargetResult } from './types.ts';
 import type { LatencyUs } from './wrk.ts';
 
@@ -33,6 +34,17 @@ function verdict(t: TargetResult): string {
 function limitsCell(row: HttpRow): string {
   if (row.limits.length === 0) return '-';
   return row.limits.map((l) => `${us1(l.usPerOp)}${l.note ? ` (${l.note})` : ''}`).join('; ');
+}
+
+/**
+ * Where the servers and wrk ran. Pinned, as the burst scenario is: with two cores, left to the
+ * scheduler, wrk and a server's event loop take turns on one core part of the time, and each
+ * migration and shared-core stretch is measured as if it were the server's cost.
+ */
+function cpusSentence(pinning: Pinning | undefined): string {
+  return pinning === undefined
+    ? 'CPUs: not pinned (wrk and the servers share the cores as the scheduler places them; `BENCH_PIN=0`, or not Linux with ≥ 2 cores).'
+    : `CPUs: each server's event loop alone on CPU ${pinning.eventLoopCpu}; its other threads (V8 and libuv helpers) and wrk on CPU ${pinning.otherCpus} (\`BENCH_PIN=0\` turns this off).`;
 }
 
 function rowName(row: HttpRow): string {
@@ -85,7 +97,8 @@ export function renderMarkdown(results: readonly ScenarioResult[]): string {
         `then runs \`wrk -t1 -c${conns}\` (closed loop, peak throughput) against them in turn, ${slicesPerRound(s.seconds)} slice(s) of ${sliceSeconds(s.seconds)} s each ` +
         '(Q C, C Q, ...: only one server is under load at a time), then `wrk -t1 -c1` against each for ' +
         `${s.latencySeconds} s, and stops both. ${s.repeats} round(s); figures are medians over slices or rounds. ` +
-        "Request bodies rotate over many distinct entity ids. Percentiles are exact, from wrk's own histogram (Lua `done()`).",
+        "Request bodies rotate over many distinct entity ids. Percentiles are exact, from wrk's own histogram (Lua `done()`). " +
+        cpusSentence(rows[0]!.pinning),
       '',
       '1. Quiver req/s ÷ ceiling req/s: the median over adjacent (Quiver, ceiling) slices of their ratio, so both sides of each ratio ran in the same state of the host ' +
         "(a server's speed here moves by up to 1.5× between runs seconds apart; see bench/README.md). The ceiling is a plain `node:http` server in its own process that reads each request body and answers with " +

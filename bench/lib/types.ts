@@ -3,6 +3,7 @@
  * `scenarios: Scenario[]`; the registry (bench/index.ts) discovers it, the CLI runs it, and
  * report.ts writes its result as JSON and renders the shared Markdown tables.
  */
+import type { Pinning } from './affinity.ts';
 import type { CpuUsage } from './proc-cpu.ts';
 import type { Bucket } from './prom-text.ts';
 import type { LatencyUs, WrkResult } from './wrk.ts';
@@ -115,6 +116,8 @@ export interface HttpRow {
     /** Quiver's own `quiver_http_request_duration_seconds` buckets over the 1-connection runs. */
     readonly measured?: readonly Bucket[];
   };
+  /** CPU pinning of the servers and wrk (lib/affinity.ts); undefined when unpinned. */
+  readonly pinning?: Pinning;
   readonly limits: readonly LimitFigure[];
   readonly targets: readonly TargetResult[];
   /** False when any run had socket errors or non-2xx responses. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWrkOutput, parseWrkTime, wrkScript, WRK_JSON_MARKER } from './wrk.ts';
+import { parseWrkOutput, parseWrkTime, wrkCommand, wrkScript, WRK_JSON_MARKER } from './wrk.ts';
 
 /** Captured from `wrk -t1 -c32 -d3s --latency -s <generated script>` against `quiver serve`. */
 const WITH_LUA = `Running 3s test @ http://127.0.0.1:18555/get-online-features
@@ -107,4 +107,20 @@ describe('wrkScript', () => {
     expect(script).toContain(WRK_JSON_MARKER);
   });
   it('needs at least one body', () => expect(() => wrkScript({ bodies: [] })).toThrow(/at least one/));
+});
+
+describe('wrkCommand', () => {
+  const options = { url: 'http://127.0.0.1:1/x', connections: 32, seconds: 2 };
+  it('runs wrk itself when no CPUs are given', () => {
+    expect(wrkCommand(options, '/s.lua')).toEqual([
+      'wrk',
+      ['-t1', '-c32', '-d2s', '--timeout', '2s', '--latency', '-s', '/s.lua', 'http://127.0.0.1:1/x'],
+    ]);
+  });
+  it('runs wrk under taskset, pinned from its start, when CPUs are given', () => {
+    const [command, args] = wrkCommand({ ...options, cpus: '1', wrkPath: '/opt/wrk' }, '/s.lua');
+    expect(command).toBe('taskset');
+    expect(args.slice(0, 4)).toEqual(['-c', '1', '/opt/wrk', '-t1']);
+    expect(args.at(-1)).toBe('http://127.0.0.1:1/x');
+  });
 });

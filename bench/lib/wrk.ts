@@ -24,6 +24,8 @@ export interface WrkOptions {
   /** wrk's per-request timeout (a slower response counts as a timeout error). Default 2 s. */
   readonly timeoutSeconds?: number;
   readonly wrkPath?: string;
+  /** CPUs to run wrk on (taskset list syntax, e.g. '1'); anywhere when undefined. */
+  readonly cpus?: string;
 }
 
 export interface LatencyUs {
@@ -213,24 +215,39 @@ export function parseWrkOutput(stdout: string, connections: number): WrkResult {
   };
 }
 
+/**
+ * The command line of one wrk run. With `cpus`, wrk runs under `taskset`, pinned from its first
+ * instruction (pinning it after spawn could miss the thread wrk starts at once).
+ */
+export function wrkCommand(
+  options: Pick<WrkOptions, 'url' | 'connections' | 'seconds' | 'timeoutSeconds' | 'wrkPath' | 'cpus'>,
+  scriptPath: string,
+): [command: string, args: string[]] {
+  const wrk = options.wrkPath ?? 'wrk';
+  const args = [
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    `--timeout`,
+    `${options.timeoutSeconds ?? 2}s`,
+    '--latency',
+    '-s',
+    scriptPath,
+    options.url,
+  ];
+  return options.cpus === undefined ? [wrk, args] : ['taskset', ['-c', options.cpus, wrk, ...args]];
+}
+
 /** Runs wrk once with `-t1` and returns the parsed result. Throws when wrk itself fails. */
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'quiver-wrk-'));
   const scriptPath = path.join(dir, 'script.lua');
   try {
     await writeFile(scriptPath, wrkScript(options));
-    const args = [
-      '-t1',
-      `-c${options.connections}`,
-      `-d${options.seconds}s`,
-      `--timeout`,
-      `${options.timeoutSeconds ?? 2}s`,
-      '--latency',
-      '-s',
-      scriptPath,
-      options.url,
-    ];
-    const { code, stdout, stderr } = await run(options.wrkPath ?? 'wrk', args, (options.seconds + 30) * 1000);
+    const [command, args] = wrkCommand(options, scriptPath);
+    const { code, stdout, stderr } = await run(command, args, (options.seconds + 30) * 1000);
+    // 127: taskset could not execute wrk.
+    if (code === 127 && options.cpus !== undefined) throw notFound(options.wrkPath ?? 'wrk');
     if (code !== 0) throw new Error(`wrk exited with code ${code}: ${stderr || stdout}`);
     return parseWrkOutput(stdout, options.connections);
   } finally {
@@ -253,15 +270,16 @@ function run(
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
-      reject(
-        (err as NodeJS.ErrnoException).code === 'ENOENT'
-          ? new Error(`${command} not found: install it (Debian: apt-get install wrk)`)
-          : err,
-      );
+      reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(command) : err);
     });
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+function notFound(command: string): Error {
+  const debianPackage = command === 'taskset' ? 'util-linux' : 'wrk';
+  return new Error(`${command} not found: install it (Debian: apt-get install ${debianPackage})`);
 }
